@@ -1,0 +1,7 @@
+"""microweb: a minimal, fast ASGI micro web framework."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["__version__"]
