@@ -2,6 +2,32 @@
 
 from __future__ import annotations
 
+from microweb.background import BackgroundTask, BackgroundTasks
+from microweb.exceptions import HTTPException
+from microweb.requests import Request
+from microweb.responses import (
+    HTMLResponse,
+    JSONResponse,
+    ORJSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    UJSONResponse,
+)
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "BackgroundTask",
+    "BackgroundTasks",
+    "HTMLResponse",
+    "HTTPException",
+    "JSONResponse",
+    "ORJSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "UJSONResponse",
+    "__version__",
+]

@@ -1,4 +1,4 @@
-"""The mappings a request and a response expose: headers (and, later, query and form data).
+"""The values a request and a response expose: headers, query parameters and URLs.
 
 Headers stay what the ASGI server gives and takes: a list of ``(bytes, bytes)``
 pairs with lower-cased names (ASGI spec, HTTP scope ``headers``). ``Headers``
@@ -14,11 +14,13 @@ value may not hold CR, LF or NUL, so no header can smuggle in another one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
 from microweb.types import Scope
 
-__all__ = ["Headers", "MutableHeaders"]
+__all__ = ["URL", "Address", "Headers", "MutableHeaders", "QueryParams", "State"]
 
 RawHeaders = list[tuple[bytes, bytes]]
 
@@ -187,3 +189,235 @@ class MutableHeaders(Headers):
         """Add ``vary`` to the ``vary`` header, keeping what it already lists."""
         existing = self.get("vary")
         self["vary"] = f"{existing}, {vary}" if existing else vary
+
+
+class Address(NamedTuple):
+    """The client's address: ``request.client.host`` and ``request.client.port``."""
+
+    host: str
+    port: int
+
+
+class QueryParams(Mapping[str, str]):
+    """Read-only, multi-valued query parameters.
+
+    ``params["tag"]`` and ``params.get("tag")`` give the first value,
+    ``params.getlist("tag")`` every value in order. Built from a query
+    string (``"a=1&a=2"``, str or bytes), a list of pairs, or a mapping.
+    A query string that is not UTF-8, raw or percent-encoded, is a
+    ``UnicodeDecodeError`` (a ValueError); the request answers it with 400.
+    """
+
+    __slots__ = ("_first", "_list")
+
+    def __init__(
+        self, params: str | bytes | Mapping[str, str] | Sequence[tuple[str, str]] = ""
+    ) -> None:
+        if isinstance(params, bytes):
+            params = params.decode("utf-8")
+        if isinstance(params, str):
+            pairs = parse_qsl(params, keep_blank_values=True, errors="strict")
+        elif isinstance(params, Mapping):
+            pairs = list(params.items())
+        else:
+            pairs = list(params)
+        self._list: list[tuple[str, str]] = pairs
+        # The first value wins for [key]; reversed() lets a dict build keep it.
+        self._first: dict[str, str] = dict(reversed(pairs))
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of ``key``, in the order they appear."""
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """Every ``(key, value)`` pair, repeats included."""
+        return list(self._list)
+
+    def __getitem__(self, key: str) -> str:
+        return self._first[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._first
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(k for k, _ in self._list))
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, QueryParams):
+            return sorted(self._list) == sorted(other._list)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return urlencode(self._list)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+class URL:
+    """A URL with its parts: ``scheme``, ``netloc``, ``hostname``, ``port``, ``path``, ``query``.
+
+    ``url.replace(path="/other")`` and ``url.include_query_params(page=2)``
+    return new URLs; a URL compares equal to its string.
+    """
+
+    __slots__ = ("_parts", "_url")
+
+    def __init__(self, url: str = "", *, scope: Scope | None = None) -> None:
+        if scope is not None:
+            url = _url_from_scope(scope)
+        self._url = url
+        self._parts: SplitResult | None = None
+
+    @property
+    def components(self) -> SplitResult:
+        if self._parts is None:
+            self._parts = urlsplit(self._url)
+        return self._parts
+
+    @property
+    def scheme(self) -> str:
+        return self.components.scheme
+
+    @property
+    def netloc(self) -> str:
+        return self.components.netloc
+
+    @property
+    def path(self) -> str:
+        return self.components.path
+
+    @property
+    def query(self) -> str:
+        return self.components.query
+
+    @property
+    def fragment(self) -> str:
+        return self.components.fragment
+
+    @property
+    def hostname(self) -> str | None:
+        return self.components.hostname
+
+    @property
+    def port(self) -> int | None:
+        return self.components.port
+
+    @property
+    def username(self) -> str | None:
+        return self.components.username
+
+    @property
+    def password(self) -> str | None:
+        return self.components.password
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    def replace(self, **changes: Any) -> URL:
+        """A copy with parts changed: ``scheme``, ``netloc``, ``path``, ``query``, ``fragment``.
+
+        ``hostname``, ``port``, ``username`` and ``password`` rebuild the netloc.
+        """
+        parts = self.components
+        if {"hostname", "port", "username", "password"} & changes.keys():
+            hostname = changes.pop("hostname", parts.hostname) or ""
+            port = changes.pop("port", parts.port)
+            username = changes.pop("username", parts.username)
+            password = changes.pop("password", parts.password)
+            if ":" in hostname:  # an IPv6 literal
+                hostname = f"[{hostname}]"
+            netloc = hostname if port is None else f"{hostname}:{port}"
+            if username is not None:
+                userinfo = username if password is None else f"{username}:{password}"
+                netloc = f"{userinfo}@{netloc}"
+            changes["netloc"] = netloc
+        return URL(parts._replace(**changes).geturl())
+
+    def include_query_params(self, **params: Any) -> URL:
+        """A copy with these query parameters set (replacing existing values of the same name)."""
+        query = [
+            (k, v) for k, v in parse_qsl(self.query, keep_blank_values=True) if k not in params
+        ]
+        query += [(k, str(v)) for k, v in params.items()]
+        return self.replace(query=urlencode(query))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (URL, str)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._url)
+
+    def __str__(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._url!r})"
+
+
+def _url_from_scope(scope: Scope) -> str:
+    """Rebuild the request URL from an ASGI HTTP scope (the Host header wins over ``server``)."""
+    scheme = scope.get("scheme", "http")
+    root_path = scope.get("root_path", "")
+    path = scope["path"]
+    if root_path and not path.startswith(root_path):
+        # Some servers put root_path in front of path (uvicorn does), some do not.
+        path = root_path + path
+    # scope["path"] is percent-decoded; a URL needs it encoded again.
+    path = quote(path, safe="/:@!$&'()*+,;=~")
+    host = None
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    if host is None:
+        server = scope.get("server")
+        if server is None:
+            host = ""
+        else:
+            host_name, port = server
+            host = host_name if _DEFAULT_PORTS.get(scheme) == port else f"{host_name}:{port}"
+    url = f"{scheme}://{host}{path}"
+    query = scope.get("query_string", b"")
+    if query:
+        url += "?" + query.decode("latin-1")
+    return url
+
+
+class State:
+    """Attribute access over a dict: ``request.state.user = ...``.
+
+    Backed by the scope's ``state`` dict, so what the lifespan put there is
+    visible to every request.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_data", {} if data is None else data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"state has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._data[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self._data[name]
+        except KeyError:
+            raise AttributeError(f"state has no attribute {name!r}") from None

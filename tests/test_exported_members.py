@@ -1,0 +1,74 @@
+"""The public surface SPEC.md names, pinned: adding or removing a name is a decision."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "microweb": {
+        "BackgroundTask",
+        "BackgroundTasks",
+        "HTMLResponse",
+        "HTTPException",
+        "JSONResponse",
+        "ORJSONResponse",
+        "PlainTextResponse",
+        "RedirectResponse",
+        "Request",
+        "Response",
+        "UJSONResponse",
+        "__version__",
+    },
+    "microweb.responses": {
+        "HTMLResponse",
+        "JSONResponse",
+        "ORJSONResponse",
+        "PlainTextResponse",
+        "RedirectResponse",
+        "Response",
+        "UJSONResponse",
+    },
+    "microweb.background": {"BackgroundTask", "BackgroundTasks"},
+    "microweb.requests": {"ClientDisconnect", "Request"},
+    "microweb.exceptions": {"HTTPException", "RequestValidationError"},
+    "microweb.datastructures": {
+        "URL",
+        "Address",
+        "Headers",
+        "MutableHeaders",
+        "QueryParams",
+        "State",
+    },
+    "microweb.testclient": {"TestClient"},
+    "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
+    "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_all_is_pinned_and_importable(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == PUBLIC[module_name]
+    for name in module.__all__:
+        assert hasattr(module, name), f"{module_name}.{name} is in __all__ but missing"
+
+
+def test_status_constants() -> None:
+    from microweb import status
+
+    assert status.HTTP_200_OK == 200
+    assert status.HTTP_404_NOT_FOUND == 404
+    assert status.HTTP_413_CONTENT_TOO_LARGE == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE == 413
+    assert status.HTTP_422_UNPROCESSABLE_CONTENT == 422
+    assert all(name.startswith("HTTP_") for name in status.__all__)
+    for name in status.__all__:
+        code = getattr(status, name)
+        assert name.startswith(f"HTTP_{code}_")
+
+
+def test_package_ships_py_typed() -> None:
+    from importlib.resources import files
+
+    assert files("microweb").joinpath("py.typed").is_file()
