@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from microweb.applications import App
 from microweb.background import BackgroundTask, BackgroundTasks
 from microweb.exceptions import HTTPException
 from microweb.requests import Request
@@ -14,10 +15,12 @@ from microweb.responses import (
     Response,
     UJSONResponse,
 )
+from microweb.routing import Router
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "App",
     "BackgroundTask",
     "BackgroundTasks",
     "HTMLResponse",
@@ -28,6 +31,7 @@ __all__ = [
     "RedirectResponse",
     "Request",
     "Response",
+    "Router",
     "UJSONResponse",
     "__version__",
 ]

@@ -8,6 +8,7 @@ import pytest
 
 PUBLIC = {
     "microweb": {
+        "App",
         "BackgroundTask",
         "BackgroundTasks",
         "HTMLResponse",
@@ -18,9 +19,12 @@ PUBLIC = {
         "RedirectResponse",
         "Request",
         "Response",
+        "Router",
         "UJSONResponse",
         "__version__",
     },
+    "microweb.routing": {"Route", "Router"},
+    "microweb.applications": {"App"},
     "microweb.responses": {
         "HTMLResponse",
         "JSONResponse",

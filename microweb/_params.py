@@ -1,0 +1,447 @@
+"""Handler signature -> binder, once per route.
+
+``inspect`` and ``typing.get_type_hints`` run here, when a route is added, and
+nowhere else. Each handler parameter is classified by the rules of SPEC.md
+("Handler parameters"), first match wins:
+
+1. annotated ``Request`` (or a subclass)  -> the request
+2. annotated ``Response``                 -> a temporary response to set status/headers/cookies on
+3. annotated ``BackgroundTasks``          -> tasks run after the response is sent
+4. named like a path parameter            -> the converted path value
+5. anything else                          -> the query parameter of that name
+
+Query and path values are converted by the annotation (str when there is
+none). A value that is missing or does not convert is collected, and all of
+them are answered together by one 422 listing each with its location.
+A parameter that can be bound to nothing (a type no query string can carry,
+positional-only, a path parameter the handler cannot reach) is a TypeError
+or ValueError when the route is added.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import functools
+import inspect
+import re
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+from microweb.background import BackgroundTasks
+from microweb.datastructures import QueryParams
+from microweb.exceptions import HTTPException, RequestValidationError
+from microweb.requests import Request
+from microweb.responses import Response
+from microweb.types import Receive, Scope
+
+__all__ = ["Binding", "ErrorDict", "TemporaryResponse", "bind_endpoint"]
+
+ErrorDict = dict[str, Any]
+
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|nan)", re.I
+)
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+class TemporaryResponse(Response):
+    """The ``Response`` a handler may ask for, to set status, headers, cookies, background.
+
+    Its ``status_code`` only applies when the handler set it.
+    """
+
+    def __init__(self, status_code: int) -> None:
+        self._status_code = status_code
+        self.status_set = False
+        self.background = None
+        self.raw_headers = []
+
+    @property
+    def status_code(self) -> int:
+        return self._status_code
+
+    @status_code.setter
+    def status_code(self, value: int) -> None:
+        self._status_code = value
+        self.status_set = True
+
+
+# --- value converters ----------------------------------------------------------
+# Each is (convert, error type, error message); convert raises ValueError (or
+# ArithmeticError/TypeError, as Decimal and friends do) for a value it refuses.
+
+
+@dataclass(frozen=True)
+class _Converter:
+    convert: Callable[[str], Any]
+    error_type: str
+    message: str
+
+
+def _to_int(value: str) -> int:
+    if _INT.fullmatch(value) is None:
+        raise ValueError(value)
+    return int(value)
+
+
+def _to_float(value: str) -> float:
+    if _FLOAT.fullmatch(value) is None:
+        raise ValueError(value)
+    return float(value)
+
+
+def _to_bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+def _choices(values: list[Any]) -> str:
+    quoted = [repr(v) for v in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _enum_converter(cls: type[enum.Enum]) -> _Converter:
+    by_text = {str(member.value): member for member in cls}
+
+    def convert(value: str) -> enum.Enum:
+        return by_text[value]
+
+    return _Converter(convert, "enum", f"Input should be {_choices(list(by_text))}")
+
+
+def _literal_converter(choices: tuple[Any, ...]) -> _Converter:
+    by_text = {str(choice): choice for choice in choices}
+
+    def convert(value: str) -> Any:
+        return by_text[value]
+
+    return _Converter(convert, "literal_error", f"Input should be {_choices(list(by_text))}")
+
+
+_SCALARS: dict[Any, _Converter] = {
+    str: _Converter(str, "string_type", "Input should be a valid string"),
+    int: _Converter(
+        _to_int,
+        "int_parsing",
+        "Input should be a valid integer, unable to parse string as an integer",
+    ),
+    float: _Converter(
+        _to_float,
+        "float_parsing",
+        "Input should be a valid number, unable to parse string as a number",
+    ),
+    bool: _Converter(
+        _to_bool, "bool_parsing", "Input should be a valid boolean, unable to interpret input"
+    ),
+    uuid.UUID: _Converter(uuid.UUID, "uuid_parsing", "Input should be a valid UUID"),
+    decimal.Decimal: _Converter(
+        decimal.Decimal, "decimal_parsing", "Input should be a valid decimal"
+    ),
+    datetime.datetime: _Converter(
+        datetime.datetime.fromisoformat, "datetime_parsing", "Input should be a valid datetime"
+    ),
+    datetime.date: _Converter(
+        datetime.date.fromisoformat, "date_parsing", "Input should be a valid date"
+    ),
+}
+_QUERY_TYPES = "str, int, float, bool, UUID, Decimal, date, datetime, an Enum, a Literal"
+
+
+def _scalar_converter(annotation: Any) -> _Converter | None:
+    if annotation in _SCALARS:
+        return _SCALARS[annotation]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _enum_converter(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return _literal_converter(typing.get_args(annotation))
+    return None
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """``X | None`` -> ``(X, True)``; anything else -> ``(annotation, False)``."""
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
+
+
+# --- binding --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ValueParam:
+    """A path or query parameter: where it comes from and how it converts."""
+
+    name: str
+    location: str  # "path" or "query"
+    converter: _Converter | None  # None: pass the value as it is
+    many: bool = False  # list[X]: every value of the query key
+    required: bool = True
+    default: Any = None
+
+
+class Binding:
+    """How to call one endpoint: what to build, and which arguments to fill."""
+
+    def __init__(
+        self,
+        *,
+        request_names: tuple[str, ...],
+        response_names: tuple[str, ...],
+        background_names: tuple[str, ...],
+        values: tuple[_ValueParam, ...],
+        path_names_direct: bool,
+        extra_path_names: tuple[str, ...] = (),
+    ) -> None:
+        self.request_names = request_names
+        self.response_names = response_names
+        self.background_names = background_names
+        self.values = values
+        self.extra_path_names = extra_path_names  # unnamed path params for **kwargs
+        self.query = tuple(v for v in values if v.location == "query")
+        self.path = tuple(v for v in values if v.location == "path")
+        # perf: a handler that takes exactly the path parameters, unconverted,
+        # gets the router's dict as its kwargs: no per-request binding at all.
+        self.passthrough = path_names_direct and not (
+            request_names or response_names or background_names or self.query
+        )
+        self.needs_request = bool(request_names)
+
+    def bind(
+        self, scope: Scope, receive: Receive, status_code: int
+    ) -> tuple[dict[str, Any], TemporaryResponse | None, BackgroundTasks | None]:
+        """Fill the endpoint's arguments for one request, or raise a 422/400."""
+        path_params: dict[str, Any] = scope["path_params"]
+        if self.passthrough:
+            return path_params, None, None
+        kwargs: dict[str, Any] = {}
+        errors: list[ErrorDict] = []
+        for param in self.path:
+            _convert_into(kwargs, errors, param, path_params[param.name])
+        for name in self.extra_path_names:
+            kwargs[name] = path_params[name]
+        if self.query:
+            try:
+                query = QueryParams(scope.get("query_string", b""))
+            except UnicodeDecodeError:
+                raise HTTPException(400, "Invalid UTF-8 in the query string") from None
+            for param in self.query:
+                _bind_query(kwargs, errors, param, query)
+        if errors:
+            raise RequestValidationError(errors)
+        temporary = None
+        if self.response_names:
+            temporary = TemporaryResponse(status_code)
+            for name in self.response_names:
+                kwargs[name] = temporary
+        tasks = None
+        if self.background_names:
+            tasks = BackgroundTasks()
+            for name in self.background_names:
+                kwargs[name] = tasks
+        if self.request_names:
+            request = Request(scope, receive)
+            for name in self.request_names:
+                kwargs[name] = request
+        return kwargs, temporary, tasks
+
+
+def _convert_into(
+    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, raw: str
+) -> None:
+    converter = param.converter
+    if converter is None:
+        kwargs[param.name] = raw
+        return
+    try:
+        kwargs[param.name] = converter.convert(raw)
+    except (ValueError, ArithmeticError, TypeError, KeyError):
+        errors.append(
+            {
+                "loc": [param.location, param.name],
+                "msg": converter.message,
+                "type": converter.error_type,
+            }
+        )
+
+
+def _bind_query(
+    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, query: QueryParams
+) -> None:
+    if param.many:
+        raw_values = query.getlist(param.name)
+        if not raw_values:
+            _missing(kwargs, errors, param)
+            return
+        converter = param.converter
+        if converter is None:
+            kwargs[param.name] = raw_values
+            return
+        converted = []
+        for raw in raw_values:
+            try:
+                converted.append(converter.convert(raw))
+            except (ValueError, ArithmeticError, TypeError, KeyError):
+                errors.append(
+                    {
+                        "loc": ["query", param.name],
+                        "msg": converter.message,
+                        "type": converter.error_type,
+                    }
+                )
+                return
+        kwargs[param.name] = converted
+        return
+    value = query.get(param.name)
+    if value is None:
+        _missing(kwargs, errors, param)
+    else:
+        _convert_into(kwargs, errors, param, value)
+
+
+def _missing(kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam) -> None:
+    if param.required:
+        errors.append(
+            {"loc": [param.location, param.name], "msg": "Field required", "type": "missing"}
+        )
+    elif isinstance(param.default, list):
+        kwargs[param.name] = list(param.default)  # never hand out the shared default
+    else:
+        kwargs[param.name] = param.default
+
+
+def _describe(endpoint: Callable[..., Any]) -> str:
+    return getattr(endpoint, "__qualname__", None) or repr(endpoint)
+
+
+def _type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
+    target: Any = endpoint
+    while isinstance(target, functools.partial):
+        target = target.func
+    if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
+        target = type(target).__call__
+    try:
+        return typing.get_type_hints(target)
+    except Exception as exc:  # NameError for an annotation that cannot be resolved
+        raise TypeError(
+            f"cannot resolve the annotations of {where}: {exc}; "
+            "define the annotated types at module level"
+        ) from exc
+
+
+def bind_endpoint(
+    endpoint: Callable[..., Any],
+    path_params: dict[str, str],
+    where: str,
+) -> Binding:
+    """Work out, once, how to call ``endpoint`` for a route.
+
+    ``path_params`` maps each path parameter's name to its convertor's name
+    (``"str"``, ``"int"``...); ``where`` names the route in error messages.
+    """
+    where = f"handler {_describe(endpoint)!r} of {where}"
+    try:
+        signature = inspect.signature(endpoint)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot read the signature of {where}: {exc}") from exc
+    hints = _type_hints(endpoint, where)
+
+    request_names: list[str] = []
+    response_names: list[str] = []
+    background_names: list[str] = []
+    values: list[_ValueParam] = []
+    takes_kwargs = False
+    for name, parameter in signature.parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            takes_kwargs = True
+            continue
+        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise TypeError(
+                f"parameter {name!r} of {where} is positional-only; "
+                "handlers are called with keyword arguments"
+            )
+        annotation = hints.get(name, inspect.Parameter.empty)
+        if isinstance(annotation, type) and issubclass(annotation, Request):
+            request_names.append(name)
+        elif annotation is Response:
+            response_names.append(name)
+        elif isinstance(annotation, type) and issubclass(annotation, BackgroundTasks):
+            background_names.append(name)
+        elif name in path_params:
+            values.append(_path_param(name, annotation, path_params[name], where))
+        else:
+            values.append(_query_param(name, annotation, parameter.default, where))
+
+    bound_path = {v.name for v in values if v.location == "path"}
+    unreached = [n for n in path_params if n not in bound_path]
+    if unreached and not (request_names or takes_kwargs):
+        names = ", ".join(repr(n) for n in unreached)
+        raise ValueError(
+            f"path parameter {names} of {where} is not a parameter of the handler; "
+            "add it to the signature or take a Request"
+        )
+    direct = (
+        not unreached
+        and all(v.location == "path" and v.converter is None for v in values)
+        and not takes_kwargs
+    )
+    return Binding(
+        request_names=tuple(request_names),
+        response_names=tuple(response_names),
+        background_names=tuple(background_names),
+        values=tuple(values),
+        path_names_direct=direct,
+        extra_path_names=tuple(unreached) if takes_kwargs else (),
+    )
+
+
+def _path_param(name: str, annotation: Any, convertor: str, where: str) -> _ValueParam:
+    # A typed convertor ({id:int}) already gave the value its type; an
+    # annotation converts only what the str convertor matched.
+    if convertor != "str" or annotation in (inspect.Parameter.empty, str, Any):
+        return _ValueParam(name, "path", None)
+    converter = _scalar_converter(_unwrap_optional(annotation)[0])
+    if converter is None:
+        raise TypeError(
+            f"path parameter {name!r} of {where} is annotated {annotation!r}, "
+            f"which a path segment cannot carry; use one of {_QUERY_TYPES}"
+        )
+    return _ValueParam(name, "path", converter)
+
+
+def _query_param(name: str, annotation: Any, default: Any, where: str) -> _ValueParam:
+    required = default is inspect.Parameter.empty
+    default = None if required else default
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return _ValueParam(name, "query", None, required=required, default=default)
+    inner, _ = _unwrap_optional(annotation)
+    many = inner is list or typing.get_origin(inner) is list
+    if many:
+        args = typing.get_args(inner)
+        inner = args[0] if args else str
+    converter = _scalar_converter(inner)
+    if converter is None:
+        raise TypeError(
+            f"parameter {name!r} of {where} is annotated {annotation!r}, "
+            f"which a query string cannot carry; use one of {_QUERY_TYPES}, "
+            "or a list of one, or annotate it Request, Response or BackgroundTasks"
+        )
+    if inner is str:
+        converter = None  # perf: nothing to convert
+    return _ValueParam(name, "query", converter, many=many, required=required, default=default)

@@ -1,0 +1,286 @@
+"""The App: routes, the error boundary, lifespan and middleware, as one ASGI app.
+
+A request's way through (the stack is built once, on the first call)::
+
+    App.__call__             puts the app in scope["app"]
+      user middleware        plain ASGI, the first given is the outermost
+      App._dispatch          lifespan -> _lifespan; http -> _http
+        App._http            the error boundary: any exception below becomes a response
+          Router             match, 404/405/OPTIONS/HEAD
+            Route            bind arguments, call the handler, coerce, send
+
+The error boundary (SPEC "Errors") answers an exception that escaped the
+router, in this order: a handler registered for its status code (for an
+``HTTPException``), a handler registered for its class or a base class, the
+default for an ``HTTPException`` (``{"detail": ...}`` as JSON), else a logged
+500. Everything below the boundary sends nothing before it raises (streams
+pull their first chunk before the status line), so the boundary can always
+answer; if a response had started after all, the server refuses the second
+start and the error is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+from microweb._utils import is_async_callable
+from microweb.concurrency import run_in_threadpool
+from microweb.datastructures import State
+from microweb.exceptions import HTTPException
+from microweb.requests import Request
+from microweb.responses import JSONResponse, PlainTextResponse, Response
+from microweb.routing import Route, Router
+from microweb.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["App"]
+
+logger = logging.getLogger("microweb")
+
+F = TypeVar("F", bound=Callable[..., Any])
+ExceptionHandler = Callable[[Request, Any], Response | Awaitable[Response]]
+Lifespan = Callable[[Any], AbstractAsyncContextManager[Mapping[str, Any] | None]]
+MiddlewareSpec = tuple[Callable[..., ASGIApp], Mapping[str, Any]]
+
+
+class App:
+    """A microweb application: an ASGI app that routes requests to handlers.
+
+    ::
+
+        app = App()
+
+        @app.get("/items/{item_id:int}")
+        async def read_item(item_id: int, q: str | None = None) -> dict[str, Any]:
+            return {"item_id": item_id, "q": q}
+
+    ``default_response_class`` wraps what handlers return (JSON unless told
+    otherwise); ``middleware`` is a list of ``(MiddlewareClass, options)``,
+    outermost first; ``exception_handlers`` maps exception classes or status
+    codes to ``(request, exc) -> Response``; ``lifespan`` is an async context
+    manager factory ``(app) -> ...`` run around the server's life;
+    ``max_body_size`` bounds the request bodies read into memory (413 past it).
+    """
+
+    def __init__(
+        self,
+        *,
+        default_response_class: type[Response] = JSONResponse,
+        routes: Sequence[Route] | None = None,
+        middleware: Sequence[MiddlewareSpec | Callable[..., ASGIApp]] | None = None,
+        exception_handlers: Mapping[type[Exception] | int, ExceptionHandler] | None = None,
+        lifespan: Lifespan | None = None,
+        debug: bool = False,
+        redirect_slashes: bool = True,
+        max_body_size: int | None = None,
+    ) -> None:
+        if max_body_size is not None and (not isinstance(max_body_size, int) or max_body_size < 0):
+            raise ValueError(
+                f"max_body_size must be a non-negative int or None, got {max_body_size!r}"
+            )
+        self.router = Router(
+            default_response_class=default_response_class,
+            routes=routes,
+            redirect_slashes=redirect_slashes,
+        )
+        self.default_response_class = default_response_class
+        self.debug = debug
+        self.max_body_size = max_body_size
+        self.lifespan_context = lifespan
+        self.state = State()
+        self._middleware: list[MiddlewareSpec] = [_middleware_spec(m) for m in middleware or ()]
+        self._exception_handlers: dict[type[Exception] | int, ExceptionHandler] = {}
+        for key, handler in (exception_handlers or {}).items():
+            self.add_exception_handler(key, handler)
+        self._stack: ASGIApp | None = None
+        # Routing methods come straight from the router.
+        self.get = self.router.get
+        self.post = self.router.post
+        self.put = self.router.put
+        self.patch = self.router.patch
+        self.delete = self.router.delete
+        self.head = self.router.head
+        self.options = self.router.options
+        self.route = self.router.route
+        self.add_route = self.router.add_route
+        self.url_path_for = self.router.url_path_for
+
+    @property
+    def routes(self) -> list[Route]:
+        return self.router.routes
+
+    def include_router(self, router: Router, prefix: str = "") -> None:
+        """Add every route of ``router`` under ``prefix``; see ``Router.include_router``."""
+        self.router.include_router(router, prefix)
+
+    # --- errors -----------------------------------------------------------------
+
+    def add_exception_handler(self, key: type[Exception] | int, handler: ExceptionHandler) -> None:
+        """Answer exceptions of class ``key`` (or HTTP status ``key``) with ``handler``."""
+        if isinstance(key, int):
+            if not 400 <= key <= 599:
+                raise ValueError(f"exception handler status must be 400 to 599, got {key!r}")
+        elif not (isinstance(key, type) and issubclass(key, Exception)):
+            raise TypeError(
+                f"exception handler key must be an exception class or a status, got {key!r}"
+            )
+        if not callable(handler):
+            raise TypeError(f"exception handler for {key!r} must be callable, got {handler!r}")
+        self._exception_handlers[key] = handler
+
+    def exception_handler(self, key: type[Exception] | int) -> Callable[[F], F]:
+        """Decorator form of ``add_exception_handler``::
+
+        @app.exception_handler(404)
+        async def not_found(request: Request, exc: HTTPException) -> Response:
+            return HTMLResponse("<h1>Nothing here</h1>", status_code=404)
+        """
+
+        def register(handler: F) -> F:
+            self.add_exception_handler(key, handler)
+            return handler
+
+        return register
+
+    def _class_handler(self, exc: Exception) -> ExceptionHandler | None:
+        for cls in type(exc).__mro__:
+            handler = self._exception_handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None
+
+    async def _error_response(self, scope: Scope, receive: Receive, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            handler = self._exception_handlers.get(exc.status_code) or self._class_handler(exc)
+            if handler is None:
+                return _http_exception_response(exc)
+        else:
+            handler = self._class_handler(exc)
+            if handler is None:
+                _log_unhandled(scope, exc)
+                handler = self._exception_handlers.get(500)
+                if handler is None:
+                    return self._server_error(exc)
+        try:
+            request = Request(scope, receive)
+            if is_async_callable(handler):
+                result = await handler(request, exc)  # type: ignore[misc]
+            else:
+                result = await run_in_threadpool(handler, request, exc)
+            if not isinstance(result, Response):
+                raise TypeError(
+                    f"exception handler {handler!r} returned {type(result).__name__}, "
+                    "not a Response"
+                )
+        except Exception as handler_exc:
+            _log_unhandled(scope, handler_exc)
+            return self._server_error(handler_exc)
+        return result
+
+    def _server_error(self, exc: Exception) -> Response:
+        if self.debug:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return PlainTextResponse(f"Internal Server Error\n\n{text}", status_code=500)
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+    # --- middleware ---------------------------------------------------------------
+
+    def add_middleware(self, middleware_class: Callable[..., ASGIApp], **options: Any) -> None:
+        """Wrap the app in ``middleware_class(app, **options)``; the last added is outermost."""
+        if self._stack is not None:
+            raise RuntimeError("cannot add middleware after the app has started")
+        self._middleware.insert(0, _middleware_spec((middleware_class, options)))
+
+    def _build_stack(self) -> ASGIApp:
+        app: ASGIApp = self._dispatch
+        for cls, options in reversed(self._middleware):
+            app = cls(app, **options)
+        return app
+
+    # --- ASGI -----------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if self._stack is None:
+            self._stack = self._build_stack()
+        await self._stack(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif kind == "websocket":
+            # Not supported: closing before accept makes the server answer 403.
+            await send({"type": "websocket.close", "code": 1000})
+        else:
+            raise RuntimeError(f"unsupported ASGI scope type {kind!r}")
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.router(scope, receive, send)
+        except Exception as exc:
+            response = await self._error_response(scope, receive, exc)
+            try:
+                await response(scope, receive, send)
+            except Exception:
+                # Most likely the response had started: the server refuses a
+                # second start. The client sees a cut connection.
+                logger.exception("could not send the error response for %s", _describe(scope))
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+        await receive()  # lifespan.startup
+        try:
+            if self.lifespan_context is None:
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+            else:
+                async with self.lifespan_context(self) as state:
+                    if state is not None:
+                        if "state" not in scope:
+                            raise RuntimeError(
+                                "the lifespan yielded state but the server does not support it"
+                            )
+                        scope["state"].update(state)
+                    await send({"type": "lifespan.startup.complete"})
+                    started = True
+                    await receive()  # lifespan.shutdown
+        except Exception as exc:
+            phase = "shutdown" if started else "startup"
+            logger.exception("lifespan %s failed", phase)
+            await send(
+                {"type": f"lifespan.{phase}.failed", "message": f"{type(exc).__name__}: {exc}"}
+            )
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def _middleware_spec(item: Any) -> MiddlewareSpec:
+    """Normalise ``Cls``, ``(Cls,)`` or ``(Cls, options)`` to ``(Cls, options)``."""
+    if callable(item) and not isinstance(item, tuple):
+        return item, {}
+    if isinstance(item, tuple) and 1 <= len(item) <= 2 and callable(item[0]):
+        options = item[1] if len(item) == 2 else {}
+        if isinstance(options, Mapping):
+            return item[0], options
+    raise TypeError(f"middleware must be a class or a (class, options) tuple, got {item!r}")
+
+
+def _http_exception_response(exc: HTTPException) -> Response:
+    if exc.status_code in (204, 304) or exc.status_code < 200:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _describe(scope: Scope) -> str:
+    return f"{scope.get('method', '?')} {scope.get('path', '?')}"
+
+
+def _log_unhandled(scope: Scope, exc: Exception) -> None:
+    logger.error("unhandled %s in %s", type(exc).__name__, _describe(scope), exc_info=exc)

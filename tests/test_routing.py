@@ -1,0 +1,567 @@
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from microweb import App, Request, Router
+from microweb.responses import (
+    HTMLResponse,
+    JSONResponse,
+    ORJSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from microweb.routing import Route
+from microweb.testclient import TestClient
+
+
+def test_decorators_register_and_return_the_function_unchanged() -> None:
+    app = App()
+
+    async def handler() -> str:
+        return "x"
+
+    for decorator in (app.get, app.post, app.put, app.patch, app.delete, app.options):
+        assert decorator("/" + decorator.__name__)(handler) is handler
+    assert app.route("/r", methods=["GET", "POST"])(handler) is handler
+    client = TestClient(app)
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        assert client.request(method, "/" + method.lower()).json() == "x"
+    assert client.post("/r").json() == "x"
+
+
+def test_static_and_converted_path_parameters() -> None:
+    app = App()
+
+    @app.get("/items/{item_id}")
+    def as_str(item_id: str) -> dict[str, Any]:
+        return {"id": item_id, "type": type(item_id).__name__}
+
+    @app.get("/ints/{n:int}")
+    def as_int(n: int) -> dict[str, Any]:
+        return {"n": n, "type": type(n).__name__}
+
+    @app.get("/floats/{x:float}")
+    def as_float(x: float) -> float:
+        return x
+
+    @app.get("/uuids/{u:uuid}")
+    def as_uuid(u: uuid.UUID) -> str:
+        return f"{type(u).__name__}:{u}"
+
+    @app.get("/files/{p:path}")
+    def as_path(p: str) -> str:
+        return p
+
+    client = TestClient(app)
+    assert client.get("/items/abc").json() == {"id": "abc", "type": "str"}
+    assert client.get("/items/a%20b").json() == {"id": "a b", "type": "str"}
+    assert client.get("/ints/42").json() == {"n": 42, "type": "int"}
+    assert client.get("/ints/x").status_code == 404
+    assert client.get("/floats/2.5").json() == 2.5
+    u = uuid.uuid4()
+    assert client.get(f"/uuids/{u}").json() == f"UUID:{u}"
+    assert client.get("/files/a/b/c.txt").json() == "a/b/c.txt"
+
+
+def test_annotation_converts_a_plain_path_parameter() -> None:
+    app = App()
+
+    @app.get("/items/{item_id}")
+    def read(item_id: int) -> int:
+        return item_id * 2
+
+    client = TestClient(app)
+    assert client.get("/items/21").json() == 42
+    r = client.get("/items/abc")
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": [
+            {
+                "loc": ["path", "item_id"],
+                "msg": "Input should be a valid integer, unable to parse string as an integer",
+                "type": "int_parsing",
+            }
+        ]
+    }
+
+
+def test_static_segment_wins_over_parameter() -> None:
+    app = App()
+
+    @app.get("/users/{name}")
+    def user(name: str) -> str:
+        return f"user {name}"
+
+    @app.get("/users/me")
+    def me() -> str:
+        return "me"
+
+    client = TestClient(app)
+    assert client.get("/users/me").json() == "me"
+    assert client.get("/users/bob").json() == "user bob"
+
+
+def test_not_found_is_404_json() -> None:
+    r = TestClient(App()).get("/nowhere")
+    assert r.status_code == 404
+    assert r.json() == {"detail": "Not Found"}
+
+
+def test_method_not_allowed_is_405_with_allow() -> None:
+    app = App()
+
+    @app.get("/x")
+    def get_x() -> str:
+        return "x"
+
+    @app.post("/x")
+    def post_x() -> str:
+        return "x"
+
+    r = TestClient(app).delete("/x")
+    assert r.status_code == 405
+    assert r.json() == {"detail": "Method Not Allowed"}
+    assert r.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+def test_head_runs_the_get_handler_and_sends_no_body() -> None:
+    app = App()
+    calls: list[str] = []
+
+    @app.get("/doc", response_class=PlainTextResponse)
+    def doc() -> str:
+        calls.append("get")
+        return "hello world"
+
+    client = TestClient(app)
+    r = client.head("/doc")
+    assert r.status_code == 200
+    assert r.content == b""
+    assert r.headers["content-length"] == "11"
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert calls == ["get"]
+
+
+def test_explicit_head_route_wins_in_either_order() -> None:
+    app = App()
+
+    @app.head("/a")
+    def head_a() -> Response:
+        return Response(headers={"x-from": "head"})
+
+    @app.get("/a")
+    def get_a() -> Response:
+        return Response(headers={"x-from": "get"})
+
+    @app.get("/b")
+    def get_b() -> Response:
+        return Response(headers={"x-from": "get"})
+
+    @app.head("/b")
+    def head_b() -> Response:
+        return Response(headers={"x-from": "head"})
+
+    client = TestClient(app)
+    assert client.head("/a").headers["x-from"] == "head"
+    assert client.head("/b").headers["x-from"] == "head"
+    assert client.get("/b").headers["x-from"] == "get"
+
+
+def test_options_without_route_is_204_with_allow() -> None:
+    app = App()
+
+    @app.post("/form")
+    def form() -> None:
+        return None
+
+    r = TestClient(app).options("/form")
+    assert r.status_code == 204
+    assert r.content == b""
+    assert r.headers["allow"] == "OPTIONS, POST"
+    assert TestClient(app).options("/missing").status_code == 404
+
+
+def test_explicit_options_route() -> None:
+    app = App()
+
+    @app.options("/x")
+    def opts() -> Response:
+        return Response(status_code=200, headers={"allow": "custom"})
+
+    assert TestClient(app).options("/x").headers["allow"] == "custom"
+
+
+def test_redirect_slashes_both_ways_keeping_the_query() -> None:
+    app = App()
+
+    @app.get("/items")
+    def items() -> str:
+        return "items"
+
+    @app.get("/folder/")
+    def folder() -> str:
+        return "folder"
+
+    client = TestClient(app, follow_redirects=False)
+    r = client.get("/items/?page=2")
+    assert r.status_code == 307
+    assert r.headers["location"] == "http://testserver/items?page=2"
+    r = client.get("/folder")
+    assert r.status_code == 307
+    assert r.headers["location"] == "http://testserver/folder/"
+    assert TestClient(app).get("/items/").json() == "items"
+    assert client.get("/").status_code == 404
+
+
+def test_redirect_slashes_off() -> None:
+    app = App(redirect_slashes=False)
+
+    @app.get("/items")
+    def items() -> str:
+        return "items"
+
+    assert TestClient(app, follow_redirects=False).get("/items/").status_code == 404
+
+
+def test_root_path_is_stripped_for_matching() -> None:
+    app = App()
+
+    @app.get("/items/{item_id}")
+    def item(item_id: str, request: Request) -> dict[str, str]:
+        return {"id": item_id, "url": str(request.url)}
+
+    client = TestClient(app, root_path="/api")
+    assert client.get("/api/items/3").json() == {
+        "id": "3",
+        "url": "http://testserver/api/items/3",
+    }
+
+
+# --- definition-time errors ------------------------------------------------------
+
+
+def test_duplicate_route_names_the_path() -> None:
+    app = App()
+
+    @app.get("/dup/{x}")
+    def first(x: str) -> str:
+        return x
+
+    with pytest.raises(ValueError, match=r"duplicate route: GET '/dup/\{y\}'"):
+
+        @app.get("/dup/{y}")
+        def second(y: str) -> str:
+            return y
+
+    @app.post("/dup/{y}")  # another method on the same path is fine
+    def third(y: str) -> str:
+        return y
+
+
+def test_unknown_converter_is_a_definition_error() -> None:
+    app = App()
+    with pytest.raises(
+        ValueError, match=r"unknown path converter 'integer' in '/items/\{id:integer\}'"
+    ):
+
+        @app.get("/items/{id:integer}")
+        def handler(id: int) -> int:
+            return id
+
+
+def test_unreachable_path_parameter_is_a_definition_error() -> None:
+    app = App()
+    with pytest.raises(ValueError, match=r"'item_id'.*'/items/\{item_id\}'.*take a Request"):
+
+        @app.get("/items/{item_id}")
+        def handler() -> str:
+            return "x"
+
+    @app.get("/ok/{item_id}")
+    def with_request(request: Request) -> Any:
+        return request.path_params
+
+    @app.get("/kw/{item_id}")
+    def with_kwargs(**kwargs: Any) -> Any:
+        return kwargs
+
+    client = TestClient(app)
+    assert client.get("/ok/7").json() == {"item_id": "7"}
+    assert client.get("/kw/8").json() == {"item_id": "8"}
+
+
+def test_unbindable_parameter_is_a_definition_error() -> None:
+    app = App()
+    with pytest.raises(TypeError, match=r"parameter 'payload'.*query string cannot carry"):
+
+        @app.get("/x")
+        def handler(payload: dict[str, int]) -> None:
+            return None
+
+
+def test_positional_only_parameter_is_a_definition_error() -> None:
+    app = App()
+
+    def handler(a: str, /) -> str:
+        return a
+
+    with pytest.raises(TypeError, match="positional-only"):
+        app.add_route("/x", handler)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"response_class": dict}, TypeError, "Response subclass"),
+        ({"status_code": 99}, ValueError, "100 to 599"),
+        ({"methods": "GET"}, TypeError, "must be a list"),
+    ],
+)
+def test_route_argument_validation(kwargs: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        Route("/x", lambda: None, **kwargs)
+
+
+def test_path_must_start_with_slash() -> None:
+    with pytest.raises(ValueError, match="must start with '/'"):
+        App().add_route("x", lambda: None)
+
+
+def test_non_callable_endpoint() -> None:
+    with pytest.raises(TypeError, match="callable"):
+        Route("/x", "nope")  # type: ignore[arg-type]
+
+
+# --- routers ---------------------------------------------------------------------
+
+
+def test_include_router_prefixes_compose() -> None:
+    api = Router(prefix="/api")
+
+    @api.get("/x")
+    def x() -> str:
+        return "x"
+
+    @api.get("")
+    def root() -> str:
+        return "api root"
+
+    app = App()
+    app.include_router(api, prefix="/v2")
+    client = TestClient(app)
+    assert client.get("/v2/api/x").json() == "x"
+    assert client.get("/v2/api").json() == "api root"
+    assert client.get("/api/x").status_code == 404
+
+
+def test_nested_routers() -> None:
+    inner = Router(prefix="/inner")
+
+    @inner.get("/leaf/{n:int}")
+    def leaf(n: int) -> int:
+        return n
+
+    outer = Router(prefix="/outer")
+    outer.include_router(inner)
+    app = App()
+    app.include_router(outer, prefix="/top")
+    assert TestClient(app).get("/top/outer/inner/leaf/5").json() == 5
+    assert app.url_path_for("leaf", n=5) == "/top/outer/inner/leaf/5"
+
+
+def test_router_prefix_validation() -> None:
+    with pytest.raises(ValueError, match="must start with '/'"):
+        Router(prefix="api")
+    with pytest.raises(ValueError, match="not end with '/'"):
+        Router(prefix="/api/")
+    with pytest.raises(TypeError, match="Router"):
+        App().include_router("nope")  # type: ignore[arg-type]
+
+
+def test_response_class_precedence_route_router_app() -> None:
+    html = Router(default_response_class=HTMLResponse)
+
+    @html.get("/router-default")
+    def router_default() -> str:
+        return "<p>router</p>"
+
+    @html.get("/route-own", response_class=PlainTextResponse)
+    def route_own() -> str:
+        return "route"
+
+    plain = Router()
+
+    @plain.get("/app-default")
+    def app_default() -> dict[str, int]:
+        return {"a": 1}
+
+    app = App(default_response_class=ORJSONResponse)
+    app.include_router(html)
+    app.include_router(plain)
+
+    @app.get("/direct")
+    def direct() -> dict[int, str]:
+        return {1: "orjson allows int keys"}
+
+    client = TestClient(app)
+    assert client.get("/router-default").headers["content-type"].startswith("text/html")
+    assert client.get("/route-own").headers["content-type"].startswith("text/plain")
+    assert client.get("/app-default").json() == {"a": 1}
+    assert client.get("/direct").json() == {"1": "orjson allows int keys"}
+    [route] = [r for r in app.routes if r.path == "/app-default"]
+    assert route.effective_response_class is ORJSONResponse
+
+
+def test_nested_router_default_beats_outer_default() -> None:
+    inner = Router(default_response_class=PlainTextResponse)
+
+    @inner.get("/t")
+    def t() -> str:
+        return "text"
+
+    outer = Router(default_response_class=HTMLResponse)
+    outer.include_router(inner)
+    app = App()
+    app.include_router(outer)
+    assert TestClient(app).get("/t").headers["content-type"].startswith("text/plain")
+
+
+def test_routes_given_to_app_and_router() -> None:
+    def hello() -> str:
+        return "hi"
+
+    def echo(word: str) -> str:
+        return word
+
+    router = Router(prefix="/r", routes=[Route("/echo/{word}", echo)])
+    app = App(routes=[Route("/hello", hello, methods=["GET", "POST"], name="greet")])
+    app.include_router(router)
+    client = TestClient(app)
+    assert client.get("/hello").json() == "hi"
+    assert client.post("/hello").json() == "hi"
+    assert client.get("/r/echo/yo").json() == "yo"
+    assert app.url_path_for("greet") == "/hello"
+    with pytest.raises(TypeError, match="Route objects"):
+        Router(routes=["nope"])  # type: ignore[list-item]
+
+
+def test_url_path_for() -> None:
+    app = App()
+
+    @app.get("/items/{item_id:int}/files/{p:path}", name="file")
+    def file(item_id: int, p: str) -> str:
+        return p
+
+    @app.get("/users/{name}")
+    def user(name: str) -> str:
+        return name
+
+    assert app.url_path_for("file", item_id=3, p="a/b.txt") == "/items/3/files/a/b.txt"
+    assert app.url_path_for("user", name="al ice") == "/users/al%20ice"
+    with pytest.raises(ValueError, match="no route is named 'nope'"):
+        app.url_path_for("nope")
+    with pytest.raises(ValueError, match="name"):
+        app.url_path_for("user")
+
+
+def test_sync_handlers_run_in_a_worker_thread() -> None:
+    app = App()
+    loop_thread: list[int] = []
+
+    @app.get("/sync")
+    def sync_handler() -> bool:
+        return threading.get_ident() != loop_thread[0]
+
+    @app.get("/async")
+    async def async_handler() -> int:
+        loop_thread.append(threading.get_ident())
+        return 1
+
+    with TestClient(app) as client:  # one portal, so one event-loop thread
+        client.get("/async")
+        assert client.get("/sync").json() is True
+
+
+# --- return-value coercion --------------------------------------------------------
+
+
+def test_coercion_uses_the_class_first_argument() -> None:
+    app = App()
+
+    @app.get("/json")
+    def as_json() -> dict[str, list[int]]:
+        return {"a": [1, 2]}
+
+    @app.get("/html", response_class=HTMLResponse)
+    def as_html() -> str:
+        return "<b>hi</b>"
+
+    @app.get("/redirect", response_class=RedirectResponse)
+    def as_redirect() -> str:
+        return "/json"
+
+    @app.get("/moved", response_class=RedirectResponse, status_code=301)
+    def moved() -> str:
+        return "/json"
+
+    @app.get("/created", status_code=201)
+    def created() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/none")
+    def none() -> None:
+        return None
+
+    client = TestClient(app, follow_redirects=False)
+    assert client.get("/json").content == b'{"a":[1,2]}'
+    r = client.get("/html")
+    assert (r.text, r.headers["content-type"]) == ("<b>hi</b>", "text/html; charset=utf-8")
+    r = client.get("/redirect")
+    assert (r.status_code, r.headers["location"]) == (307, "/json")
+    assert client.get("/moved").status_code == 301
+    r = client.get("/created")
+    assert (r.status_code, r.json()) == (201, {"ok": True})
+    assert client.get("/none").content == b"null"
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_none_with_bodyless_status_is_empty(status: int) -> None:
+    app = App()
+
+    @app.delete("/x", status_code=status)
+    def remove() -> None:
+        return None
+
+    r = TestClient(app).delete("/x")
+    assert r.status_code == status
+    assert r.content == b""
+    assert "content-type" not in r.headers
+    assert "content-length" not in r.headers
+
+
+def test_returned_response_is_sent_as_is() -> None:
+    app = App(default_response_class=HTMLResponse)
+    shared = PlainTextResponse("shared", status_code=202, headers={"x-a": "1"})
+
+    @app.get("/x", status_code=201)
+    def handler() -> Response:
+        return shared
+
+    r = TestClient(app).get("/x")
+    assert (r.status_code, r.text, r.headers["x-a"]) == (202, "shared", "1")
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def test_json_response_default_is_class_default_status() -> None:
+    app = App()
+
+    @app.post("/x")
+    def handler() -> JSONResponse:
+        return JSONResponse({"a": 1}, status_code=202)
+
+    assert TestClient(app).post("/x").status_code == 202
