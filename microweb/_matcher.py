@@ -226,6 +226,8 @@ class Matcher(Generic[T]):
         self._root: _Node[T] = _Node()
         self._values: dict[str, T] = {}  # by shape
         self._templates: dict[str, str] = {}  # by shape: the template first added
+        # perf: callers on a hot path look static paths up directly (no tuple built).
+        self.match_static: Callable[[str], T | None] = self._static.get
 
     def __len__(self) -> int:
         return len(self._values)

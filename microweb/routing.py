@@ -105,10 +105,18 @@ class Route:
     def use_response_class(self, response_class: type[Response]) -> None:
         """Settle the class that wraps the handler's non-Response return values."""
         # perf: the class and status are bound once; coercion is one call.
-        if self.status_code is None:
+        status_code = self.status_code
+        if status_code is None:
             self._make_response = response_class
+        elif status_code in _BODYLESS_STATUSES:
+
+            def make_response(content: Any) -> Response:
+                if content is None:  # SPEC: None with 204/304 gives an empty body
+                    return Response(status_code=status_code)
+                return response_class(content, status_code=status_code)
+
+            self._make_response = make_response
         else:
-            status_code = self.status_code
             self._make_response = lambda content: response_class(content, status_code=status_code)
         self.effective_response_class = response_class
 
@@ -129,31 +137,37 @@ class Route:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request routed here (``scope["path_params"]`` already converted)."""
-        kwargs, temporary, tasks = self.binding.bind(scope, receive, self.status_code or 200)
+        binding = self.binding
+        if binding.passthrough:
+            # perf: a handler taking just its path parameters needs no binding.
+            kwargs: dict[str, Any] = scope["path_params"]
+            temporary = tasks = None
+        else:
+            kwargs, temporary, tasks = binding.bind(scope, receive, self.status_code or 200)
         if self.is_async:
             result = await self.endpoint(**kwargs)
         else:
             result = await run_in_threadpool(self.endpoint, **kwargs)
-        response = self._coerce(result, temporary)
-        await response(scope, receive, send)
-        if temporary is not None and temporary.background is not None:
-            await temporary.background()
+        # SPEC "Return-value coercion": a Response passes; the rest meets the response class.
+        if temporary is None:
+            response = result if isinstance(result, Response) else self._make_response(result)
+            await response(scope, receive, send)
+        else:
+            await self._coerce_with(result, temporary)(scope, receive, send)
+            if temporary.background is not None:
+                await temporary.background()
         if tasks is not None:
             await tasks()
 
-    def _coerce(self, result: Any, temporary: TemporaryResponse | None) -> Response:
-        """SPEC "Return-value coercion": a Response passes; the rest meets the response class."""
+    def _coerce_with(self, result: Any, temporary: TemporaryResponse) -> Response:
+        """Coercion when the handler asked for a temporary Response: merge it in."""
         if isinstance(result, Response):
-            if temporary is not None and temporary.raw_headers:
+            if temporary.raw_headers:
                 # The handler may return a shared object: merge into a copy.
                 merged = copy.copy(result)
                 merged.raw_headers = _merge_headers(result.raw_headers, temporary.raw_headers)
                 return merged
             return result
-        if temporary is None:
-            if result is None and self.status_code in _BODYLESS_STATUSES:
-                return Response(status_code=self.status_code)
-            return self._make_response(result)
         status_code = temporary.status_code if temporary.status_set else self.status_code
         if result is None and status_code in _BODYLESS_STATUSES:
             response = Response(status_code=status_code)
@@ -421,11 +435,14 @@ class Router:
         root_path = scope.get("root_path")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :] or "/"
-        found = self._matcher.match(path)
-        if found is None:
-            await self._not_found(scope, receive, send, path)
-            return
-        entry, values = found
+        values: list[Any] = []
+        entry = self._matcher.match_static(path)
+        if entry is None:
+            found = self._matcher.match(path)
+            if found is None:
+                await self._not_found(scope, receive, send, path)
+                return
+            entry, values = found
         route = entry.lookup.get(scope["method"])
         if route is None:
             if scope["method"] == "OPTIONS":
