@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from microweb.applications import App
 from microweb.background import BackgroundTask, BackgroundTasks
+from microweb.datastructures import UploadFile
 from microweb.exceptions import HTTPException
 from microweb.requests import Request
 from microweb.responses import (
@@ -33,5 +34,6 @@ __all__ = [
     "Response",
     "Router",
     "UJSONResponse",
+    "UploadFile",
     "__version__",
 ]

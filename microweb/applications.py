@@ -31,7 +31,7 @@ from microweb._utils import is_async_callable
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
 from microweb.exceptions import HTTPException
-from microweb.requests import Request
+from microweb.requests import ClientDisconnect, Request
 from microweb.responses import JSONResponse, PlainTextResponse, Response
 from microweb.routing import Route, Router
 from microweb.types import ASGIApp, Receive, Scope, Send
@@ -238,6 +238,8 @@ class App:
     async def _answer_error(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception
     ) -> None:
+        if isinstance(exc, ClientDisconnect):
+            return  # the client is gone: nobody to answer, nothing to log
         response = await self._error_response(scope, receive, exc)
         try:
             await response(scope, receive, send)

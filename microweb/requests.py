@@ -3,28 +3,51 @@
 A ``Request`` wraps the ASGI scope and ``receive``; everything is parsed on
 first use and kept, so a handler that never touches the headers, the query
 or the body pays nothing for them. The body is read from ``receive`` once:
-``body()`` keeps it for ``json()``, while ``stream()`` hands chunks over
-without keeping them (and then ``body()`` can no longer be had).
+``body()`` keeps it for ``json()`` and ``form()``, while ``stream()`` hands
+chunks over without keeping them (and then ``body()`` can no longer be had).
+
+Limits (SPEC "Requests"): what ``body()``, ``json()`` and a urlencoded
+``form()`` buffer is bounded by the App's ``max_body_size``, read from
+``scope["app"]``: a ``content-length`` over it is refused before a byte is
+read, and a body without one (chunked) is counted as it arrives and refused
+as soon as it passes the limit, so the rest is never read. A multipart
+``form()`` is parsed as it arrives (``_multipart``): its files are spooled
+to disk and its text fields bounded on their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 import anyio
 import orjson
+from python_multipart.multipart import parse_options_header
 
 from microweb._http import parse_cookie_header
-from microweb.datastructures import URL, Address, Headers, QueryParams, State
+from microweb._multipart import FormLimits, parse_multipart, parse_urlencoded
+from microweb.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from microweb.exceptions import HTTPException
 from microweb.types import Message, Receive, Scope
 
 __all__ = ["ClientDisconnect", "Request"]
 
+_DIGITS = re.compile(r"[0-9]+")
 
-class ClientDisconnect(Exception):
-    """The client went away before the whole request body arrived."""
+
+class ClientDisconnect(HTTPException):
+    """The client went away before the whole request body arrived.
+
+    Raised by ``stream()``, ``body()``, ``json()`` and ``form()``. A handler
+    may catch it to clean up; left alone it is an ``HTTPException`` (400),
+    so the App answers it quietly (the server drops an answer to a client
+    that is gone) instead of logging a server error.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(400, "The client disconnected before the request body was complete")
 
 
 async def _receive_nothing() -> Message:
@@ -44,6 +67,7 @@ class Request:
     __slots__ = (
         "_body",
         "_cookies",
+        "_form",
         "_headers",
         "_json",
         "_pending",
@@ -65,6 +89,7 @@ class Request:
         self._url: URL | None = None
         self._body: bytes | None = None
         self._json: Any = _UNSET
+        self._form: FormData | None = None
         self._stream_consumed = False
         self._pending: list[Message] = []
 
@@ -138,7 +163,7 @@ class Request:
         path = app.url_path_for(name, **path_params)
         return self.base_url.replace(path=self.base_url.path.rstrip("/") + path)
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk, without keeping it."""
         if self._body is not None:
             yield self._body
@@ -157,10 +182,44 @@ class Request:
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnect
 
+    def _max_body_size(self) -> int | None:
+        limit: int | None = getattr(self.scope.get("app"), "max_body_size", None)
+        return limit
+
+    async def _bounded_stream(self) -> AsyncGenerator[bytes, None]:
+        """``stream()``, refused with 413 past the App's ``max_body_size``."""
+        limit = self._max_body_size()
+        if limit is not None and self._body is None:
+            declared = self.headers.get("content-length")
+            if declared is not None:
+                if _DIGITS.fullmatch(declared) is None:
+                    raise HTTPException(400, f"Invalid content-length header {declared!r}")
+                if int(declared) > limit:
+                    raise HTTPException(
+                        413,
+                        f"Request body too large: content-length {declared} exceeds "
+                        f"max_body_size={limit} bytes",
+                    )
+        received = 0
+        async with aclosing(self.stream()) as chunks:
+            async for chunk in chunks:
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise HTTPException(
+                        413, f"Request body too large: the limit is max_body_size={limit} bytes"
+                    )
+                yield chunk
+
     async def body(self) -> bytes:
-        """The whole body (read once, then kept)."""
+        """The whole body (read once, then kept).
+
+        Raises ``HTTPException`` 413 past the App's ``max_body_size`` and
+        ``ClientDisconnect`` if the client leaves before the end.
+        """
         if self._body is None:
-            self._body = b"".join([chunk async for chunk in self.stream()])
+            async with aclosing(self._bounded_stream()) as chunks:
+                # perf: join() of a one-chunk list returns that chunk, uncopied.
+                self._body = b"".join([chunk async for chunk in chunks])
         return self._body
 
     async def json(self) -> Any:
@@ -172,6 +231,63 @@ class Request:
             except orjson.JSONDecodeError as exc:
                 raise HTTPException(400, f"Invalid JSON body: {exc}") from None
         return self._json
+
+    async def form(
+        self,
+        max_files: int = 1000,
+        max_fields: int = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> FormData:
+        """The body parsed as a form: urlencoded or ``multipart/form-data``.
+
+        Text fields come as ``str``, files as ``UploadFile`` (kept in memory
+        up to 1 MiB, then spooled to a temporary file). Parsed once and kept;
+        the limits of the first call apply. Each limit past is an
+        ``HTTPException``: more than ``max_files`` files or ``max_fields``
+        text fields is a 400; a text field over ``max_part_size`` bytes is a
+        413, as is a urlencoded body, or the text fields of a multipart body
+        together, over the App's ``max_body_size`` (files are not counted:
+        they go to disk). A malformed or truncated body, or text that is not
+        UTF-8, is a 400; a body that is not a form is a 415. ::
+
+            form = await request.form(max_files=1)
+            upload = form["file"]
+            data = await upload.read()
+
+        The files are closed (and their temporary files removed) by
+        ``close()`` when the response is done.
+        """
+        if self._form is None:
+            # Checked first: a bad limit is the app's bug (ValueError), whatever was sent.
+            limits = FormLimits(max_files, max_fields, max_part_size, self._max_body_size())
+            content_type = self.headers.get("content-type")
+            media_type, options = parse_options_header(content_type)
+            if media_type == b"multipart/form-data":
+                async with aclosing(self.stream()) as chunks:
+                    self._form = await parse_multipart(chunks, options.get(b"boundary"), limits)
+            elif media_type == b"application/x-www-form-urlencoded":
+                # The whole body counts against max_body_size, as for body().
+                async with aclosing(self._bounded_stream()) as chunks:
+                    self._form = await parse_urlencoded(chunks, limits)
+            elif content_type is None and not await self.body():
+                # No content type and no body: a form with nothing in it.
+                self._form = FormData()
+            else:
+                raise HTTPException(
+                    415,
+                    "Expected a form body (application/x-www-form-urlencoded or "
+                    f"multipart/form-data), got content-type {content_type!r}",
+                )
+        return self._form
+
+    async def close(self) -> None:
+        """Close the files of the parsed form, removing their temporary files.
+
+        Safe to call when no form was parsed, and more than once. The App
+        calls it when the response is done.
+        """
+        if self._form is not None:
+            await self._form.close()
 
     async def is_disconnected(self) -> bool:
         """True once the client has gone (checked without waiting).

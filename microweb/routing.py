@@ -138,26 +138,35 @@ class Route:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request routed here (``scope["path_params"]`` already converted)."""
         binding = self.binding
+        request = None
         if binding.passthrough:
             # perf: a handler taking just its path parameters needs no binding.
             kwargs: dict[str, Any] = scope["path_params"]
             temporary = tasks = None
         else:
             kwargs, temporary, tasks = binding.bind(scope, receive, self.status_code or 200)
-        if self.is_async:
-            result = await self.endpoint(**kwargs)
-        else:
-            result = await run_in_threadpool(self.endpoint, **kwargs)
-        # SPEC "Return-value coercion": a Response passes; the rest meets the response class.
-        if temporary is None:
-            response = result if isinstance(result, Response) else self._make_response(result)
-            await response(scope, receive, send)
-        else:
-            await self._coerce_with(result, temporary)(scope, receive, send)
-            if temporary.background is not None:
-                await temporary.background()
-        if tasks is not None:
-            await tasks()
+            if binding.needs_request:
+                request = kwargs[binding.request_names[0]]
+        try:
+            if self.is_async:
+                result = await self.endpoint(**kwargs)
+            else:
+                result = await run_in_threadpool(self.endpoint, **kwargs)
+            # SPEC "Return-value coercion": a Response passes; the rest meets the class.
+            if temporary is None:
+                response = result if isinstance(result, Response) else self._make_response(result)
+                await response(scope, receive, send)
+            else:
+                await self._coerce_with(result, temporary)(scope, receive, send)
+                if temporary.background is not None:
+                    await temporary.background()
+            if tasks is not None:
+                await tasks()
+        finally:
+            if request is not None:
+                # SPEC "Requests": an uploaded form's temporary files go when the
+                # response is done (after background tasks, which may still read them).
+                await request.close()
 
     def _coerce_with(self, result: Any, temporary: TemporaryResponse) -> Response:
         """Coercion when the handler asked for a temporary Response: merge it in."""
