@@ -68,6 +68,7 @@ _FIELD = re.compile(r"\{([^{}]*)\}")
 _SPECIFICITY = {"int": 0, "float": 1, "uuid": 2, "str": 3}
 
 FullMatch = Callable[..., "re.Match[str] | None"]
+SegmentCheck = Callable[[str], object]  # None when the segment does not match
 Convert = Callable[[str], Any]
 
 
@@ -204,9 +205,9 @@ class _Node(Generic[T]):
     def __init__(self) -> None:
         self.static: dict[str, _Node[T]] = {}
         # Whole-segment parameters by convertor name, and the same edges in the
-        # order they are tried: (fullmatch, convert, child).
-        self.by_kind: dict[str, tuple[FullMatch, Convert, _Node[T]]] = {}
-        self.params: list[tuple[FullMatch, Convert, _Node[T]]] = []
+        # order they are tried: (segment check, convert, child).
+        self.by_kind: dict[str, tuple[SegmentCheck, Convert, _Node[T]]] = {}
+        self.params: list[tuple[SegmentCheck, Convert, _Node[T]]] = []
         # By segment shape, in the order added: (fullmatch, converts, child).
         self.mixed: dict[str, tuple[FullMatch, tuple[Convert, ...], _Node[T]]] = {}
         # By tail shape, in the order added: (fullmatch, converts, value).
@@ -292,8 +293,8 @@ def _search(node: _Node[T], path: str, pos: int, values: list[Any]) -> T | None:
         if found is not None:
             return found
 
-    for fullmatch, convert, child in node.params:
-        if fullmatch(segment) is None:
+    for check, convert, child in node.params:
+        if check(segment) is None:
             continue
         try:
             value = convert(segment)
@@ -360,7 +361,7 @@ def _insert(node: _Node[T], segments: tuple[Segment, ...], value: T) -> None:
 def _param_child(node: _Node[T], convertor: Convertor[Any]) -> _Node[T]:
     edge = node.by_kind.get(convertor.name)
     if edge is None:
-        edge = (_fullmatcher(convertor.regex), convertor.convert, _Node())
+        edge = (convertor.segment_matcher(), convertor.convert, _Node())
         node.by_kind[convertor.name] = edge
         kinds = sorted(node.by_kind, key=lambda kind: _SPECIFICITY.get(kind, len(_SPECIFICITY)))
         node.params = [node.by_kind[kind] for kind in kinds]

@@ -217,3 +217,29 @@ def test_path_matches_anything_including_slashes_and_nothing() -> None:
         assert fullmatch(c, text), text
         assert c.convert(text) == text
         assert c.to_string(text) == text
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTORS))
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "",
+        "0",
+        "42",
+        "-1",
+        "1.5",
+        "abc",
+        "٣",
+        "²",
+        "12a",
+        " 1",
+        "1\n",
+        "é",
+        "0" * 40,
+        "00000000-0000-0000-0000-00000000000a",
+    ],
+)
+def test_segment_matcher_agrees_with_the_regex(name: str, segment: str) -> None:
+    convertor = CONVERTORS[name]
+    by_regex = re.fullmatch(convertor.regex, segment, re.DOTALL) is not None
+    assert (convertor.segment_matcher()(segment) is not None) is by_regex

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microweb.datastructures import (
     URL,
@@ -14,6 +17,7 @@ from microweb.datastructures import (
     QueryParams,
     State,
     UploadFile,
+    parse_query_string,
 )
 
 
@@ -297,3 +301,25 @@ def test_upload_file_attributes() -> None:
     assert upload.headers is headers
     assert headers.raw == [(b"content-type", b"image/png"), (b"content-disposition", b"form-data")]
     assert repr(upload) == "UploadFile(filename='a.png', size=3, content_type='image/png')"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("ab=&+%2F0-zé ;?#\x00"))
+        | st.from_regex(r"[a-z%0-9+=&]*"),
+        max_size=4,
+    ).map("&".join)
+)
+def test_parse_query_string_matches_parse_qsl(text: str) -> None:
+    try:
+        expected: list[tuple[str, str]] | type[Exception] = parse_qsl(
+            text, keep_blank_values=True, errors="strict"
+        )
+    except UnicodeDecodeError:
+        expected = UnicodeDecodeError
+    if expected is UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            parse_query_string(text)
+    else:
+        assert parse_query_string(text) == expected

@@ -497,17 +497,27 @@ def test_match_never_raises_on_paths_near_the_routes(path: str) -> None:
 
 
 class CountingConvertor(Convertor[Any]):
-    """Wraps a convertor and counts its ``convert`` calls."""
+    """Wraps a convertor and counts its ``convert`` calls and segment checks."""
 
     def __init__(self, inner: Convertor[Any]) -> None:
         self.inner = inner
         self.name = inner.name
         self.regex = inner.regex
         self.calls = 0
+        self.checks = 0
 
     def convert(self, value: str) -> Any:
         self.calls += 1
         return self.inner.convert(value)
+
+    def segment_matcher(self) -> Callable[[str], object]:
+        check = self.inner.segment_matcher()
+
+        def counted(segment: str) -> object:
+            self.checks += 1
+            return check(segment)
+
+        return counted
 
     def to_string(self, value: Any) -> str:
         return self.inner.to_string(value)
@@ -546,12 +556,13 @@ def test_match_cost_does_not_grow_with_the_number_of_routes(
         matcher: Matcher[int] = Matcher()
         for i in range(routes):
             matcher.add(compile_path(f"/r{i}/items/{{item_id}}"), i)
-        counter.calls = regex_calls = node_visits = 0
+        counter.calls = counter.checks = regex_calls = node_visits = 0
         assert matcher.match(path) == (int(path.split("/")[1][1:]), [path.split("/")[-1]])
-        return counter.calls, regex_calls, node_visits
+        return counter.calls, counter.checks + regex_calls, node_visits
 
     few = cost_of_match(10, "/r9/items/5")
     many = cost_of_match(10_000, "/r9999/items/5")
     assert many == few
-    # One str parameter: one regex and one convert; the root, r9999, items and {item_id} nodes.
+    # One str parameter: one segment check and one convert; the root, r9999, items and
+    # {item_id} nodes.
     assert few == (1, 1, 4)
