@@ -8,12 +8,16 @@ from microweb.datastructures import UploadFile
 from microweb.exceptions import HTTPException
 from microweb.requests import Request
 from microweb.responses import (
+    EventSourceResponse,
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     ORJSONResponse,
     PlainTextResponse,
     RedirectResponse,
     Response,
+    ServerSentEvent,
+    StreamingResponse,
     UJSONResponse,
 )
 from microweb.routing import Router
@@ -24,6 +28,8 @@ __all__ = [
     "App",
     "BackgroundTask",
     "BackgroundTasks",
+    "EventSourceResponse",
+    "FileResponse",
     "HTMLResponse",
     "HTTPException",
     "JSONResponse",
@@ -33,6 +39,8 @@ __all__ = [
     "Request",
     "Response",
     "Router",
+    "ServerSentEvent",
+    "StreamingResponse",
     "UJSONResponse",
     "UploadFile",
     "__version__",

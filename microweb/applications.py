@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
+import anyio
+
 from microweb._utils import is_async_callable
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
@@ -63,7 +65,14 @@ class App:
     codes to ``(request, exc) -> Response``; ``lifespan`` is an async context
     manager factory ``(app) -> ...`` run around the server's life;
     ``max_body_size`` bounds the request bodies read into memory (413 past it).
+
+    On ``lifespan.shutdown`` the App sets ``shutdown_event``, waits up to
+    ``shutdown_grace_period`` seconds for open streams to end on their own,
+    then stops and closes those still open (see ``shutdown_event``).
     """
+
+    #: Seconds open streams get to end by themselves once the server shuts down.
+    shutdown_grace_period: float = 1.0
 
     def __init__(
         self,
@@ -96,6 +105,13 @@ class App:
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
         self._stack: ASGIApp | None = None
+        # Streams open now, stopped on lifespan.shutdown. Imported here, not at
+        # the top: microweb._streaming imports microweb.responses, which
+        # re-exports the streamed responses from it, so the response modules
+        # must be loaded first.
+        from microweb._streaming import StreamRegistry
+
+        self._stream_registry = StreamRegistry()
         # Routing methods come straight from the router.
         self.get = self.router.get
         self.post = self.router.post
@@ -107,6 +123,26 @@ class App:
         self.route = self.router.route
         self.add_route = self.router.add_route
         self.url_path_for = self.router.url_path_for
+
+    @property
+    def shutdown_event(self) -> anyio.Event:
+        """An ``anyio.Event`` set when the App receives ``lifespan.shutdown``.
+
+        It is set before the grace period starts, so a streaming generator
+        that watches it can send a last event and end cleanly::
+
+            async def events():
+                while not app.shutdown_event.is_set():
+                    yield {"data": "tick"}
+                    with anyio.move_on_after(1):
+                        await app.shutdown_event.wait()
+                yield {"event": "bye", "data": "server shutting down"}
+
+        Streams still open after ``shutdown_grace_period`` seconds are stopped
+        and their generators closed. Each lifespan startup makes a new event;
+        read the attribute when you need it rather than keeping the event.
+        """
+        return self._stream_registry.shutdown_event
 
     @property
     def routes(self) -> list[Route]:
@@ -251,11 +287,13 @@ class App:
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
         await receive()  # lifespan.startup
+        self._stream_registry.reset()
         try:
             if self.lifespan_context is None:
                 await send({"type": "lifespan.startup.complete"})
                 started = True
                 await receive()  # lifespan.shutdown
+                await self._stream_registry.shutdown(self.shutdown_grace_period)
             else:
                 async with self.lifespan_context(self) as state:
                     if state is not None:
@@ -267,6 +305,8 @@ class App:
                     await send({"type": "lifespan.startup.complete"})
                     started = True
                     await receive()  # lifespan.shutdown
+                    # Streams end while what the lifespan set up is still there.
+                    await self._stream_registry.shutdown(self.shutdown_grace_period)
         except Exception as exc:
             phase = "shutdown" if started else "startup"
             logger.exception("lifespan %s failed", phase)

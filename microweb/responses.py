@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import http.cookies
+import re
+import string
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -164,12 +165,8 @@ class Response:
         None to leave the attribute out. ``partitioned`` (CHIPS) needs
         ``secure=True``.
         """
-        cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
-        try:
-            cookie[key] = value
-        except http.cookies.CookieError:
-            raise ValueError(f"invalid cookie name {key!r}") from None
-        parts = [cookie[key].OutputString()]
+        # Not http.cookies: it refuses names like "path" that browsers accept.
+        parts = [_cookie_pair(key, value)]
         if max_age is not None:
             parts.append(f"Max-Age={int(max_age)}")
         if expires is not None:
@@ -232,6 +229,29 @@ class Response:
             await send({"type": "http.response.body", "body": self.body})
         if self.background is not None:
             await self.background()
+
+
+# RFC 6265 §4.1.1 cookie-name is a token; values outside these characters are
+# quoted the way Python's http.cookies quotes them (and so parses them back):
+# "..." with \" and \\ escaped and other characters as \ooo octal escapes.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COOKIE_SAFE = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~:")
+_COOKIE_ESCAPES = {
+    **{chr(n): f"\\{n:03o}" for n in (*range(0x20), *range(0x7F, 0x100))},
+    ",": "\\054",
+    ";": "\\073",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def _cookie_pair(name: str, value: str) -> str:
+    """``name=value`` for a set-cookie header, quoting the value when it needs it."""
+    if _COOKIE_NAME.fullmatch(name) is None:
+        raise ValueError(f"invalid cookie name {name!r}: expected an RFC 9110 token")
+    if not value or not _COOKIE_SAFE.issuperset(value):
+        value = '"' + "".join(_COOKIE_ESCAPES.get(c, c) for c in value) + '"'
+    return f"{name}={value}"
 
 
 def _attribute(name: str, value: str) -> str:
@@ -313,3 +333,12 @@ class RedirectResponse(Response):
         )
         # Replaces a location given in ``headers``: the URL argument wins.
         self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+
+
+# The streamed responses live in private modules (_streaming, _files, _sse),
+# which import Response from here: these imports must stay at the bottom.
+from microweb._files import FileResponse  # noqa: E402
+from microweb._sse import EventSourceResponse, ServerSentEvent  # noqa: E402
+from microweb._streaming import StreamingResponse  # noqa: E402
+
+__all__ += ["EventSourceResponse", "FileResponse", "ServerSentEvent", "StreamingResponse"]

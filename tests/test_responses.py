@@ -407,6 +407,13 @@ def test_invalid_cookie_name(key: str) -> None:
         Response().set_cookie(key, "v")
 
 
+@pytest.mark.parametrize("key", ["path", "Expires", "domain", "max-age", "secure"])
+def test_cookie_names_that_are_attribute_names_are_allowed(key: str) -> None:
+    response = Response()
+    response.set_cookie(key, "v")
+    assert response.headers["set-cookie"] == f"{key}=v; Path=/; SameSite=Lax"
+
+
 def test_partitioned_needs_secure() -> None:
     with pytest.raises(ValueError, match="secure"):
         Response().set_cookie("a", partitioned=True)

@@ -1,0 +1,415 @@
+"""``FileResponse``: a file from disk, with ranges and conditional requests.
+
+Theory of operation
+-------------------
+
+A ``FileResponse`` is built once and may answer any number of requests: its
+constructor fixes what does not depend on the request (the path, the media
+type, ``content-disposition``, and the stat headers when given a
+``stat_result``); each call works on a copy of the headers and never
+changes the object. One call goes:
+
+1. **stat** (and, for a GET, open) the file in a worker thread: one hop.
+   A missing file, or one that is not a regular file, is a RuntimeError
+   naming the path, raised before anything is sent (the App answers 500).
+2. **headers**: ``content-length``, ``last-modified`` and a strong ``etag``
+   (``"<mtime in ns, hex>-<size, hex>"``, nginx's recipe with finer time)
+   from the stat; ``accept-ranges: bytes``. Given headers win for ``etag``
+   and ``last-modified`` (the preconditions below compare with what is
+   sent) and for ``accept-ranges`` (``none`` turns ranges off).
+3. **preconditions** (RFC 9110 §13.2.2, only when the status is 2xx, §13.2.1):
+   ``If-Match``/``If-Unmodified-Since`` failing answer 412;
+   ``If-None-Match``/``If-Modified-Since`` showing the client's copy is
+   current answer 304 (with the headers a 200 would have had, less the
+   ``content-*`` ones: RFC 9110 §15.4.5).
+4. **range** (RFC 9110 §14.2: GET only, status 200 only; a HEAD with Range
+   answers as a plain HEAD): honoured unless ``If-Range`` says the client's
+   copy is stale (§13.1.5). A malformed Range answers 400, an unsatisfiable
+   one 416 with ``content-range: bytes */SIZE``, one range 206 with
+   ``content-range``, several 206 ``multipart/byteranges`` (§14.6).
+5. **body**: HEAD sends none and never opens the file. When the server
+   offers the ``http.response.pathsend`` extension and the whole file is
+   asked for, the server sends it itself. Otherwise the file is read
+   ``chunk_size`` bytes at a time in a worker thread and each chunk sent
+   before the next is read: memory stays constant whatever the file's size,
+   and the server's flow control paces the reads. ``_streaming.run_stream``
+   runs that loop, so a client that leaves stops the reading at once.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import secrets
+import stat
+import warnings
+from collections.abc import Sequence
+
+from microweb import _http
+from microweb._streaming import (
+    BODYLESS_STATUSES,
+    RawHeaders,
+    StreamingBase,
+    Transmission,
+    run_stream,
+)
+from microweb.background import BackgroundTask
+from microweb.concurrency import run_in_threadpool
+from microweb.datastructures import encode_header
+from microweb.responses import HeadersInput
+from microweb.types import Receive, Scope, Send
+
+__all__ = ["FileResponse"]
+
+_PATHSEND = "http.response.pathsend"
+
+
+def _etag(result: os.stat_result) -> str:
+    return f'"{result.st_mtime_ns:x}-{result.st_size:x}"'
+
+
+def _stat_headers(result: os.stat_result) -> RawHeaders:
+    return [
+        (b"content-length", b"%d" % result.st_size),
+        (b"last-modified", _http.http_date(result.st_mtime).encode("latin-1")),
+        (b"etag", _etag(result).encode("latin-1")),
+    ]
+
+
+def _missing(path: str | os.PathLike[str]) -> RuntimeError:
+    return RuntimeError(f"File at path {os.fspath(path)!r} does not exist.")
+
+
+def _not_a_file(path: str | os.PathLike[str]) -> RuntimeError:
+    return RuntimeError(f"File at path {os.fspath(path)!r} is not a file.")
+
+
+def _stat(path: str | os.PathLike[str]) -> os.stat_result:
+    try:
+        result = os.stat(path)
+    except FileNotFoundError:
+        raise _missing(path) from None
+    if not stat.S_ISREG(result.st_mode):
+        raise _not_a_file(path)
+    return result
+
+
+def _open(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise _missing(path) from None
+
+
+def _open_and_stat(path: str | os.PathLike[str]) -> tuple[int, os.stat_result]:
+    """Open for reading and fstat that descriptor: the headers describe what is read."""
+    fd = _open(path)
+    try:
+        result = os.fstat(fd)
+        if not stat.S_ISREG(result.st_mode):
+            raise _not_a_file(path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, result
+
+
+if hasattr(os, "pread"):
+
+    def _read(fd: int, offset: int, size: int) -> bytes:
+        # perf: one system call, and no shared file position to keep in step.
+        return os.pread(fd, size, offset)
+
+else:  # pragma: no cover - Windows
+
+    def _read(fd: int, offset: int, size: int) -> bytes:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, size)
+
+
+def _header(headers: RawHeaders, name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None  # pragma: no cover - callers ask for headers FileResponse always sets
+
+
+class FileResponse(StreamingBase):
+    """Send a file from disk, streamed in ``chunk_size`` pieces.
+
+    ``FileResponse(path, status_code=200, headers=None, media_type=None,
+    background=None, filename=None, stat_result=None, method=None,
+    content_disposition_type="attachment")``
+
+    - ``media_type`` defaults to a guess from ``filename`` (else ``path``),
+      else ``text/plain``.
+    - ``filename`` adds ``content-disposition: attachment; filename="..."``
+      (``content_disposition_type="inline"`` to show it in the browser); a
+      non-ASCII name is sent as ``filename*`` (RFC 8187) with an ASCII
+      fallback.
+    - ``stat_result`` (from ``os.stat``) sets ``content-length``,
+      ``last-modified`` and ``etag`` now, and spares a stat per request;
+      without it the file is stat'ed on every request.
+    - ``method`` is deprecated and ignored: the request's method decides.
+
+    Handles HEAD, ``If-None-Match``/``If-Modified-Since`` (304),
+    ``If-Match``/``If-Unmodified-Since`` (412), single and multiple byte
+    ranges (206), ``If-Range``, unsatisfiable (416) and malformed (400)
+    ranges. A missing file is a RuntimeError naming the path, raised when a
+    request is answered. The object is never changed by a request, so one
+    ``FileResponse`` may answer many.
+    """
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: HeadersInput | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+        filename: str | None = None,
+        stat_result: os.stat_result | None = None,
+        method: str | None = None,
+        content_disposition_type: str = "attachment",
+    ) -> None:
+        if method is not None:
+            warnings.warn(
+                "FileResponse's 'method' argument is deprecated and ignored: "
+                "the request's method decides (a HEAD request gets no body)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.path = path
+        self.status_code = status_code
+        self.filename = filename
+        self.background = background
+        if media_type is None:
+            media_type = mimetypes.guess_type(filename or os.fspath(path))[0] or "text/plain"
+        self.media_type = media_type
+        self.init_headers(headers)
+        if filename is not None and not self._given(b"content-disposition"):
+            value = _http.content_disposition(content_disposition_type, filename)
+            self.raw_headers.append(encode_header("content-disposition", value))
+        if not self._given(b"accept-ranges"):
+            self.raw_headers.append((b"accept-ranges", b"bytes"))
+        self.stat_result = stat_result
+        if stat_result is not None:
+            self.raw_headers = _with_stat_headers(self.raw_headers, stat_result)
+
+    def _given(self, name: bytes) -> bool:
+        return any(key == name for key, _ in self.raw_headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wants_body = scope["method"] != "HEAD" and self.status_code not in BODYLESS_STATUSES
+        fd: int | None = None
+        if (
+            wants_body
+            and self.stat_result is None
+            and _PATHSEND not in scope.get("extensions", {})
+        ):
+            # perf: the common GET opens and stats in a single worker-thread hop.
+            fd, result = await run_in_threadpool(_open_and_stat, self.path)
+        elif self.stat_result is not None:
+            result = self.stat_result
+        else:
+            result = await run_in_threadpool(_stat, self.path)
+        try:
+            await self._answer(scope, receive, send, result, fd)
+        finally:
+            if fd is not None:
+                # perf: closing a read-only descriptor does not block: no thread hop.
+                os.close(fd)
+        if self.background is not None:
+            await self.background()
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, result: os.stat_result, fd: int | None
+    ) -> None:
+        headers = self.raw_headers
+        if self.stat_result is None:
+            headers = _with_stat_headers(headers, result)
+        method = scope["method"]
+        request = _RequestHeaders(scope)
+        etag = _header(headers, b"etag")
+        modified = _header(headers, b"last-modified")
+        last_modified = None if modified is None else _http.parse_http_date(modified)
+        if 200 <= self.status_code < 300:
+            status = _http.evaluate_preconditions(
+                method,
+                request.get(b"if-match"),
+                request.get(b"if-unmodified-since"),
+                request.get(b"if-none-match"),
+                request.get(b"if-modified-since"),
+                etag,
+                last_modified,
+            )
+            if status is not None:
+                await _send_empty(send, status, _without_content_headers(headers))
+                return
+        if self.status_code in BODYLESS_STATUSES:
+            await _send_empty(send, self.status_code, _replace(headers, b"content-length", None))
+            return
+        if method == "HEAD":
+            await _send_empty(send, self.status_code, headers)
+            return
+        ranges: list[tuple[int, int]] | None = None
+        range_header = request.get(b"range")
+        if (
+            range_header is not None
+            and method == "GET"
+            and self.status_code == 200
+            # RFC 9110 §14.3: a given "accept-ranges: none" turns ranges off.
+            and (_header(headers, b"accept-ranges") or "").lower() != "none"
+        ):
+            if_range = request.get(b"if-range")
+            if if_range is None or _http.if_range_allows(if_range, etag, last_modified):
+                try:
+                    ranges = _http.parse_range(range_header, result.st_size)
+                except _http.MalformedRange as exc:
+                    await _send_text(send, 400, f"Bad Request: {exc}")
+                    return
+                except _http.UnsatisfiableRange:
+                    refusal = _without_content_headers(headers)
+                    refusal.append((b"content-range", b"bytes */%d" % result.st_size))
+                    await _send_empty(send, 416, refusal)
+                    return
+        if fd is not None:
+            await self._stream(scope, receive, send, fd, headers, result.st_size, ranges)
+        elif ranges is None and _PATHSEND in scope.get("extensions", {}):
+            # ASGI "Path Send" extension: the server sends the file itself.
+            start = {"type": "http.response.start", "status": self.status_code}
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.pathsend", "path": os.path.abspath(self.path)})
+        else:
+            fd = await run_in_threadpool(_open, self.path)
+            try:
+                await self._stream(scope, receive, send, fd, headers, result.st_size, ranges)
+            finally:
+                os.close(fd)
+
+    async def _stream(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        fd: int,
+        headers: RawHeaders,
+        size: int,
+        ranges: list[tuple[int, int]] | None,
+    ) -> None:
+        if ranges is None:
+            status, parts = self.status_code, [(0, size, b"")]
+            closing = b""
+        elif len(ranges) == 1:
+            start, stop = ranges[0]
+            headers = _replace(headers, b"content-length", b"%d" % (stop - start))
+            headers.append((b"content-range", _http.content_range(start, stop, size).encode()))
+            status, parts, closing = 206, [(start, stop, b"")], b""
+        else:
+            boundary = secrets.token_hex(16)
+            content_type = _header(headers, b"content-type") or "application/octet-stream"
+            parts = [
+                (
+                    start,
+                    stop,
+                    (b"\r\n" if index else b"")
+                    + _http.multipart_part_header(boundary, content_type, start, stop, size),
+                )
+                for index, (start, stop) in enumerate(ranges)
+            ]
+            closing = _http.multipart_closing(boundary)
+            length = sum(stop - start + len(head) for start, stop, head in parts) + len(closing)
+            headers = _replace(headers, b"content-length", b"%d" % length)
+            headers = _replace(
+                headers, b"content-type", f"multipart/byteranges; boundary={boundary}".encode()
+            )
+            status = 206
+
+        async def produce(transmission: Transmission) -> None:
+            await transmission.start(status, headers)
+            for start, stop, head in parts:
+                if head:
+                    await transmission.body(head)
+                offset = start
+                while offset < stop:
+                    chunk = await run_in_threadpool(
+                        _read, fd, offset, min(self.chunk_size, stop - offset)
+                    )
+                    if not chunk:
+                        raise RuntimeError(
+                            f"{os.fspath(self.path)!r} shrank while it was being sent"
+                        )
+                    await transmission.body(chunk)
+                    offset += len(chunk)
+            if closing:
+                await transmission.body(closing)
+            await transmission.end()
+
+        await run_stream(scope, receive, send, produce)
+
+
+class _RequestHeaders:
+    """The few request headers FileResponse reads, found in one pass."""
+
+    _WANTED = frozenset(
+        {b"if-match", b"if-unmodified-since", b"if-none-match", b"if-modified-since"}
+        | {b"range", b"if-range"}
+    )
+
+    def __init__(self, scope: Scope) -> None:
+        found: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            if name in self._WANTED:
+                text = value.decode("latin-1")
+                # RFC 9110 §5.3: repeated list fields combine with commas.
+                found[name] = f"{found[name]}, {text}" if name in found else text
+        self._found = found
+
+    def get(self, name: bytes) -> str | None:
+        return self._found.get(name)
+
+
+def _with_stat_headers(headers: RawHeaders, result: os.stat_result) -> RawHeaders:
+    """``headers`` plus the stat headers (a new list; given etag/last-modified win)."""
+    present = {name for name, _ in headers}
+    extra = [
+        pair
+        for pair in _stat_headers(result)
+        if pair[0] == b"content-length" or pair[0] not in present
+    ]
+    return [pair for pair in headers if pair[0] != b"content-length"] + extra
+
+
+def _replace(headers: RawHeaders, name: bytes, value: bytes | None) -> RawHeaders:
+    """A copy of ``headers`` with ``name`` set to ``value`` (None: removed)."""
+    kept = [pair for pair in headers if pair[0] != name]
+    return kept if value is None else [*kept, (name, value)]
+
+
+def _without_content_headers(headers: Sequence[tuple[bytes, bytes]]) -> RawHeaders:
+    # RFC 9110 §15.4.5: a 304 carries the 200's metadata but no content-*
+    # metadata (content-location aside); a 412/416 describes no representation.
+    return [
+        (name, value)
+        for name, value in headers
+        if not name.startswith(b"content-") or name == b"content-location"
+    ]
+
+
+async def _send_empty(send: Send, status: int, headers: RawHeaders) -> None:
+    if status not in BODYLESS_STATUSES and not any(n == b"content-length" for n, _ in headers):
+        headers = [*headers, (b"content-length", b"0")]  # 412, 416: say "no body" plainly
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _send_text(send: Send, status: int, text: str) -> None:
+    body = text.encode("utf-8")
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"%d" % len(body)),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,777 @@
+"""StreamingResponse and the machinery every stream shares (microweb._streaming).
+
+Most tests go through the TestClient; the ones that must see the raw ASGI
+messages (no final ``more_body=False`` after an error, nothing sent before an
+early error, an ``OSError`` from ``send``, lifespan shutdown) call the app
+with ``call_asgi``, which test_files.py and test_sse.py use too.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import pytest
+
+from microweb import App, HTTPException, Request
+from microweb._streaming import StreamRegistry, Transmission
+from microweb.background import BackgroundTask
+from microweb.responses import StreamingResponse
+from microweb.testclient import TestClient
+from microweb.types import ASGIApp, Message
+
+# --- a raw ASGI caller ---------------------------------------------------------------
+
+
+def http_scope(
+    method: str = "GET",
+    path: str = "/",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("testclient", 50000),
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": headers or [],
+        "extensions": extensions or {},
+    }
+
+
+async def call_asgi(
+    app: ASGIApp,
+    method: str = "GET",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    disconnect: anyio.Event | None = None,
+    send_fails_after: int | None = None,
+    extensions: dict[str, Any] | None = None,
+    path: str = "/",
+) -> list[Message]:
+    """Call ``app`` with one request; return the messages it sent.
+
+    ``receive`` gives an empty body, then waits for ``disconnect`` (forever
+    if None). ``send`` raises OSError (ASGI spec 2.4) once ``send_fails_after``
+    messages went through.
+    """
+    sent: list[Message] = []
+    body_given = False
+    never = anyio.Event()
+
+    async def receive() -> Message:
+        nonlocal body_given
+        if not body_given:
+            body_given = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await (disconnect or never).wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if send_fails_after is not None and len(sent) >= send_fails_after:
+            raise OSError("the client is gone")
+        sent.append(message)
+
+    await app(http_scope(method, path, headers, extensions), receive, send)
+    return sent
+
+
+def body_of(messages: list[Message]) -> bytes:
+    return b"".join(bytes(m.get("body", b"")) for m in messages[1:])
+
+
+# --- content and framing --------------------------------------------------------------
+
+
+def test_async_iterable_of_str_bytes_and_memoryview() -> None:
+    async def chunks() -> AsyncIterator[Any]:
+        yield "é"
+        yield b"b"
+        yield memoryview(b"mv")
+        yield bytearray(b"ba")
+        yield b""  # skipped
+
+    response = StreamingResponse(chunks(), media_type="text/plain")
+    r = TestClient(response).get("/")
+    assert r.status_code == 200
+    assert r.content == "é".encode() + b"bmvba"
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "content-length" not in r.headers
+
+
+def test_sync_iterator_is_drained_in_a_worker_thread() -> None:
+    threads: list[int] = []
+
+    def chunks() -> Iterator[bytes]:
+        for n in range(3):
+            threads.append(threading.get_ident())
+            yield b"%d" % n
+
+    loop_thread: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        loop_thread.append(threading.get_ident())
+        await StreamingResponse(chunks())(scope, receive, send)
+
+    assert TestClient(app).get("/").content == b"012"
+    assert len(threads) == 3
+    assert loop_thread[0] not in threads
+
+
+def test_a_list_and_a_single_str_or_bytes() -> None:
+    assert TestClient(StreamingResponse(["a", "b"])).get("/").content == b"ab"
+    assert TestClient(StreamingResponse("whole")).get("/").content == b"whole"
+    assert TestClient(StreamingResponse(b"whole")).get("/").content == b"whole"
+
+
+def test_charset_encodes_str_chunks() -> None:
+    class Latin1Stream(StreamingResponse):
+        charset = "latin-1"
+
+    r = TestClient(Latin1Stream(["é"], media_type="text/plain")).get("/")
+    assert r.content == b"\xe9"
+    assert r.headers["content-type"] == "text/plain; charset=latin-1"
+
+
+def test_multibyte_memoryview_is_sent_as_its_bytes() -> None:
+    import array
+
+    view = memoryview(array.array("H", [1, 2]))
+    assert StreamingResponse([]).encode_chunk(view) == view.tobytes()
+
+
+def test_content_must_be_iterable() -> None:
+    with pytest.raises(TypeError, match="int"):
+        StreamingResponse(42)  # type: ignore[arg-type]
+
+
+def test_given_headers_and_content_length_are_kept() -> None:
+    response = StreamingResponse(
+        [b"abc"], status_code=201, headers={"content-length": "3", "x-a": "1"}
+    )
+    assert response.headers["x-a"] == "1"
+    assert "content-type" not in response.headers
+    r = TestClient(response).get("/")
+    assert r.status_code == 201
+    assert r.headers["content-length"] == "3"
+    assert r.content == b"abc"
+
+
+def test_header_list_and_injection_refused() -> None:
+    response = StreamingResponse([], headers=[("x-a", "1"), ("x-a", "2")])
+    assert response.headers.getlist("x-a") == ["1", "2"]
+    with pytest.raises(ValueError, match="CR, LF"):
+        StreamingResponse([], headers={"x-a": "1\r\nx-b: 2"})
+
+
+def test_empty_iterable_sends_an_empty_body() -> None:
+    async def nothing() -> AsyncIterator[bytes]:
+        return
+        yield b""  # pragma: no cover
+
+    r = TestClient(StreamingResponse(nothing())).get("/")
+    assert r.status_code == 200
+    assert r.content == b""
+
+
+def test_chunks_arrive_one_by_one_as_the_client_reads() -> None:
+    produced: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(5):
+            produced.append(n)
+            yield b"%d" % n
+
+    with TestClient(StreamingResponse(chunks())).stream("GET", "/") as r:
+        received = []
+        for chunk in r.iter_bytes():
+            received.append(chunk)
+            # The app is at most a chunk or two ahead of the reader: not buffered.
+            assert len(produced) - len(received) <= 2
+    assert received == [b"0", b"1", b"2", b"3", b"4"]
+
+
+# --- HEAD and bodyless statuses ------------------------------------------------------------
+
+
+def test_head_sends_headers_and_never_starts_the_generator() -> None:
+    started = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        started.append(True)  # pragma: no cover
+        yield b"x"  # pragma: no cover
+
+    generator = chunks()
+    r = TestClient(StreamingResponse(generator, media_type="text/plain")).head("/")
+    assert r.status_code == 200
+    assert r.content == b""
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert started == []
+
+    async def pull() -> None:
+        with pytest.raises(StopAsyncIteration):  # closed, so it never starts now
+            await anext(generator)
+
+    anyio.run(pull)
+    assert started == []
+
+
+def test_head_through_a_get_route_closes_a_sync_generator_unstarted() -> None:
+    app = App()
+    generators: list[Iterator[bytes]] = []
+    ran = []
+
+    @app.get("/", response_class=StreamingResponse)
+    def stream() -> Iterator[bytes]:
+        def chunks() -> Iterator[bytes]:
+            ran.append(True)  # pragma: no cover
+            yield b"x"  # pragma: no cover
+
+        generators.append(chunks())
+        return generators[0]
+
+    r = TestClient(app).head("/")
+    assert r.status_code == 200
+    assert r.content == b""
+    assert ran == []
+    assert inspect.getgeneratorstate(generators[0]) == inspect.GEN_CLOSED  # type: ignore[arg-type]
+
+
+def test_head_closes_an_iterator_object_in_a_worker_thread() -> None:
+    closed: list[int] = []
+
+    class Chunks:
+        def __iter__(self) -> Chunks:
+            return self
+
+        def __next__(self) -> bytes:  # pragma: no cover
+            raise StopIteration
+
+        def close(self) -> None:
+            closed.append(threading.get_ident())
+
+    TestClient(StreamingResponse(Chunks())).head("/")
+    assert closed
+    assert closed[0] != threading.get_ident()
+
+
+@pytest.mark.anyio
+async def test_bodyless_status_sends_no_body() -> None:
+    messages = await call_asgi(StreamingResponse([b"x"], status_code=204))
+    assert messages[0]["status"] == 204
+    assert body_of(messages) == b""
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_exception_before_the_first_chunk_is_raised_with_nothing_sent() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        raise LookupError("no data")
+        yield b""  # pragma: no cover
+
+    sent: list[Message] = []
+    with pytest.raises(LookupError, match="no data"):
+        sent = await call_asgi(StreamingResponse(chunks()))
+    assert sent == []
+
+
+@pytest.mark.anyio
+async def test_a_bad_first_chunk_is_raised_with_nothing_sent() -> None:
+    with pytest.raises(TypeError, match="chunks must be str, bytes or memoryview, not int"):
+        await call_asgi(StreamingResponse([1]))
+
+
+def test_early_errors_become_error_responses_in_an_app(caplog: pytest.LogCaptureFixture) -> None:
+    app = App()
+
+    @app.get("/missing", response_class=StreamingResponse)
+    async def missing() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            raise HTTPException(404, "no such stream")
+            yield b""  # pragma: no cover
+
+        return chunks()
+
+    @app.get("/broken", response_class=StreamingResponse)
+    def broken() -> Iterator[bytes]:
+        def chunks() -> Iterator[bytes]:
+            raise RuntimeError("boom")
+            yield b""  # pragma: no cover
+
+        return chunks()
+
+    client = TestClient(app)
+    r = client.get("/missing")
+    assert r.status_code == 404
+    assert r.json() == {"detail": "no such stream"}
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        r = client.get("/broken")
+    assert r.status_code == 500
+    assert r.text == "Internal Server Error"
+    assert any(record.exc_info and record.exc_info[0] is RuntimeError for record in caplog.records)
+
+
+@pytest.mark.anyio
+async def test_later_exception_cuts_the_stream_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"first"
+        yield b"second"
+        raise LookupError("gone wrong")
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        messages = await call_asgi(StreamingResponse(chunks()))
+    assert messages[0]["type"] == "http.response.start"
+    assert [m["body"] for m in messages[1:]] == [b"first", b"second"]
+    # No clean end: every body message says more is coming.
+    assert all(m["more_body"] for m in messages[1:])
+    [record] = caplog.records
+    assert record.name == "microweb"
+    assert "LookupError" in record.getMessage()
+    assert record.exc_info is not None
+    assert record.exc_info[0] is LookupError
+
+
+def test_later_exception_in_an_app_cuts_the_body(caplog: pytest.LogCaptureFixture) -> None:
+    app = App()
+
+    @app.get("/", response_class=StreamingResponse)
+    def stream() -> Iterator[str]:
+        def chunks() -> Iterator[str]:
+            yield "partial"
+            raise RuntimeError("late")
+
+        return chunks()
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        r = TestClient(app).get("/")
+    assert r.status_code == 200
+    assert r.content == b"partial"
+    assert [record.exc_info[0] for record in caplog.records if record.exc_info] == [RuntimeError]
+
+
+@pytest.mark.anyio
+async def test_an_error_while_closing_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+        finally:
+            raise RuntimeError("finally failed")
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        # The client is gone while the generator waits at a yield: aclose() raises.
+        await call_asgi(StreamingResponse(chunks()), send_fails_after=2)
+    [record] = caplog.records
+    assert "closing the body of GET /" in record.getMessage()
+    assert record.exc_info is not None
+
+
+# --- disconnects ---------------------------------------------------------------------------
+
+
+def test_client_disconnect_closes_an_async_generator() -> None:
+    closed = threading.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"tick"
+                await anyio.sleep(0.01)
+        finally:
+            closed.set()
+
+    with TestClient(StreamingResponse(endless())).stream("GET", "/") as r:
+        chunks = r.iter_bytes()
+        assert next(chunks) == b"tick"
+        assert next(chunks) == b"tick"
+    assert closed.wait(1)
+
+
+def test_client_disconnect_closes_a_sync_generator() -> None:
+    closed = threading.Event()
+
+    def endless() -> Iterator[bytes]:
+        try:
+            while True:
+                yield b"tick"
+                time.sleep(0.01)
+        finally:
+            closed.set()
+
+    with TestClient(StreamingResponse(endless())).stream("GET", "/") as r:
+        assert next(r.iter_bytes()) == b"tick"
+    assert closed.wait(1)
+
+
+@pytest.mark.anyio
+async def test_disconnect_stops_a_generator_waiting_between_chunks() -> None:
+    closed = anyio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            await anyio.sleep(60)  # pragma: no cover
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    disconnect = anyio.Event()
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(_set_after, disconnect, 0.05)
+            messages = await call_asgi(StreamingResponse(slow()), disconnect=disconnect)
+    assert closed.is_set()
+    assert [m["body"] for m in messages[1:]] == [b"first"]
+
+
+@pytest.mark.anyio
+async def test_disconnect_before_the_first_chunk_sends_nothing() -> None:
+    async def slow() -> AsyncIterator[bytes]:
+        await anyio.sleep(60)  # pragma: no cover
+        yield b"never"  # pragma: no cover
+
+    disconnect = anyio.Event()
+    disconnect.set()
+    with anyio.fail_after(2):
+        assert await call_asgi(StreamingResponse(slow()), disconnect=disconnect) == []
+
+
+async def _set_after(event: anyio.Event, delay: float) -> None:
+    await anyio.sleep(delay)
+    event.set()
+
+
+@pytest.mark.anyio
+async def test_a_generator_stopped_at_a_yield_may_await_in_its_finally() -> None:
+    closed = anyio.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+        finally:
+            await anyio.sleep(0.01)  # aclose() runs shielded
+            closed.set()
+
+    with anyio.fail_after(2):
+        await call_asgi(StreamingResponse(endless()), send_fails_after=3)
+    assert closed.is_set()
+
+
+@pytest.mark.anyio
+async def test_oserror_from_send_is_a_disconnect(caplog: pytest.LogCaptureFixture) -> None:
+    closed = anyio.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+        finally:
+            closed.set()
+
+    with caplog.at_level(logging.ERROR, logger="microweb"), anyio.fail_after(2):
+        # receive() never reports the disconnect: only send() does.
+        messages = await call_asgi(StreamingResponse(endless()), send_fails_after=3)
+    assert len(messages) == 3
+    assert closed.is_set()
+    assert caplog.records == []
+
+
+# --- background -----------------------------------------------------------------------------
+
+
+def test_background_runs_after_the_stream() -> None:
+    events: list[str] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        events.append("body")
+        yield b"x"
+
+    response = StreamingResponse(chunks(), background=BackgroundTask(events.append, "task"))
+    TestClient(response).get("/")
+    assert events == ["body", "task"]
+
+
+def test_background_runs_after_a_disconnect_too() -> None:
+    done = threading.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            yield b"x"
+            await anyio.sleep(0.01)
+
+    response = StreamingResponse(endless(), background=BackgroundTask(done.set))
+    with TestClient(response).stream("GET", "/") as r:
+        next(r.iter_bytes())
+    assert done.is_set()
+
+
+# --- through the App ------------------------------------------------------------------------
+
+
+def test_returned_directly_or_through_response_class() -> None:
+    app = App()
+
+    @app.get("/direct")
+    async def direct() -> StreamingResponse:
+        return StreamingResponse(iter(["a", "b"]), media_type="text/plain")
+
+    @app.get("/coerced", response_class=StreamingResponse, status_code=202)
+    async def coerced(request: Request) -> Iterator[str]:
+        return iter(["a", "b"])
+
+    client = TestClient(app)
+    assert client.get("/direct").text == "ab"
+    r = client.get("/coerced")
+    assert r.status_code == 202
+    assert r.text == "ab"
+
+
+# --- shutdown ----------------------------------------------------------------------------------
+
+
+class LifespanDriver:
+    """Drives an App's lifespan: ``startup()``, then ``shutdown()``."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.to_app, self._from_test = anyio.create_memory_object_stream[Message](1)
+        self._to_test, self.from_app = anyio.create_memory_object_stream[Message](1)
+
+    async def run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        await self.app(scope, self._from_test.receive, self._to_test.send)
+
+    async def startup(self) -> None:
+        await self.to_app.send({"type": "lifespan.startup"})
+        assert (await self.from_app.receive())["type"] == "lifespan.startup.complete"
+
+    async def shutdown(self) -> None:
+        await self.to_app.send({"type": "lifespan.shutdown"})
+        assert (await self.from_app.receive())["type"] == "lifespan.shutdown.complete"
+        for stream in (self.to_app, self._from_test, self._to_test, self.from_app):
+            stream.close()
+
+
+def _endless_app(closed: anyio.Event, grace: float = 0.2) -> App:
+    app = App()
+    app.shutdown_grace_period = grace
+
+    @app.get("/", response_class=StreamingResponse)
+    async def endless() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                while True:
+                    yield b"x"
+                    await anyio.sleep(0.01)
+            finally:
+                # Stopped while it awaits, a generator is cancelled: a finally
+                # that must await shields itself (docs/streaming.md).
+                with anyio.CancelScope(shield=True):
+                    await anyio.sleep(0)
+                closed.set()
+
+        return chunks()
+
+    return app
+
+
+@pytest.mark.anyio
+async def test_lifespan_shutdown_stops_open_streams_within_the_grace_period() -> None:
+    closed = anyio.Event()
+    app = _endless_app(closed)
+    lifespan = LifespanDriver(app)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lifespan.run)
+            await lifespan.startup()
+            assert not app.shutdown_event.is_set()
+            streams: list[list[Message]] = []
+
+            async def stream() -> None:
+                # A client that never leaves, on a server that never says so.
+                streams.append(await call_asgi(app))
+
+            group.start_soon(stream)
+            await anyio.sleep(0.05)
+            assert len(app._stream_registry) == 1
+            started = anyio.current_time()
+            await lifespan.shutdown()
+            took = anyio.current_time() - started
+    assert app.shutdown_event.is_set()
+    assert closed.is_set()
+    assert len(app._stream_registry) == 0
+    assert 0.15 < took < 1.0
+    [messages] = streams
+    assert messages[0]["status"] == 200
+    assert all(m.get("more_body") for m in messages[1:])  # cut, not completed
+
+
+@pytest.mark.anyio
+async def test_shutdown_event_lets_a_stream_say_goodbye() -> None:
+    app = App()
+    app.shutdown_grace_period = 5
+
+    @app.get("/", response_class=StreamingResponse)
+    async def polite() -> AsyncIterator[str]:
+        async def chunks() -> AsyncIterator[str]:
+            while not app.shutdown_event.is_set():
+                yield "tick\n"
+                with anyio.move_on_after(1):
+                    await app.shutdown_event.wait()
+            yield "bye\n"
+
+        return chunks()
+
+    lifespan = LifespanDriver(app)
+    streams: list[list[Message]] = []
+
+    async def stream() -> None:
+        streams.append(await call_asgi(app))
+
+    with anyio.fail_after(3):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lifespan.run)
+            await lifespan.startup()
+            group.start_soon(stream)
+            await anyio.sleep(0.05)
+            await lifespan.shutdown()  # well before the 5 s grace period
+    [messages] = streams
+    assert body_of(messages) == b"tick\nbye\n"
+    assert messages[-1]["more_body"] is False
+
+
+@pytest.mark.anyio
+async def test_lifespan_shutdown_without_open_streams_is_immediate() -> None:
+    app = App()
+    app.shutdown_grace_period = 10
+    lifespan = LifespanDriver(app)
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lifespan.run)
+            await lifespan.startup()
+            await lifespan.shutdown()
+    assert app.shutdown_event.is_set()
+
+
+def test_testclient_lifespan_shutdown_sets_the_event_and_a_new_startup_clears_it() -> None:
+    app = App()
+    with TestClient(app):
+        assert not app.shutdown_event.is_set()
+    assert app.shutdown_event.is_set()
+    with TestClient(app):
+        assert not app.shutdown_event.is_set()
+
+
+def test_shutdown_event_works_on_each_testclient_loop() -> None:
+    app = App()
+
+    @app.get("/", response_class=StreamingResponse)
+    async def wait_a_little() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            with anyio.move_on_after(0.01):
+                await app.shutdown_event.wait()
+            yield b"ok"
+
+        return chunks()
+
+    client = TestClient(app)  # no `with`: a new event loop per request
+    assert [client.get("/").content for _ in range(3)] == [b"ok"] * 3
+
+
+def test_a_set_shutdown_event_stays_set_on_a_new_loop() -> None:
+    app = App()
+    with TestClient(app):
+        pass  # startup, then shutdown: the event is set
+
+    @app.get("/", response_class=StreamingResponse)
+    async def state() -> Iterator[str]:
+        return iter(["set" if app.shutdown_event.is_set() else "unset"])
+
+    # Each request of a TestClient without `with` runs on its own loop.
+    client = TestClient(app)
+    assert [client.get("/").text for _ in range(2)] == ["set", "set"]
+
+
+@pytest.mark.anyio
+async def test_transmission_sends_nothing_after_the_end() -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    transmission = Transmission(send, lock=True)
+    await transmission.start(200, [])
+    await transmission.start(500, [])  # once only
+    await transmission.end()
+    await transmission.body(b"late ping")  # dropped
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 200
+    await transmission.send_if_quiet(200, [], b"ping", 0)  # finished: dropped
+    assert len(sent) == 2
+
+
+@pytest.mark.anyio
+async def test_send_if_quiet_starts_the_response_and_respects_recent_messages() -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    transmission = Transmission(send)
+    await transmission.send_if_quiet(200, [], b"ping", 0)
+    assert [m.get("body") for m in sent] == [None, b"ping"]  # the status line first
+    await transmission.send_if_quiet(200, [], b"ping", 60)  # sent just now: quiet
+    assert len(sent) == 2
+
+
+def test_an_async_iterator_without_aclose() -> None:
+    class Countdown:
+        def __init__(self) -> None:
+            self.left = 3
+
+        def __aiter__(self) -> Countdown:
+            return self
+
+        async def __anext__(self) -> bytes:
+            if not self.left:
+                raise StopAsyncIteration
+            self.left -= 1
+            return b"%d" % self.left
+
+    assert TestClient(StreamingResponse(Countdown())).get("/").content == b"210"
+    assert TestClient(StreamingResponse(Countdown())).head("/").content == b""
+
+
+@pytest.mark.anyio
+async def test_registry_cancels_streams_that_open_after_the_grace_period() -> None:
+    registry = StreamRegistry()
+    stuck = anyio.CancelScope()
+    registry.add(stuck)
+    with anyio.fail_after(2):
+        await registry.shutdown(0.01)  # logs that one is still closing
+    assert stuck.cancel_called
+    late = anyio.CancelScope()
+    registry.add(late)
+    assert late.cancel_called
+    registry.discard(stuck)
+    registry.discard(late)
+    assert len(registry) == 0
+    registry.reset()
+    assert not registry.shutdown_event.is_set()
