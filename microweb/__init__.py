@@ -19,6 +19,7 @@ from microweb.responses import (
     ServerSentEvent,
     StreamingResponse,
     UJSONResponse,
+    safe_path,
 )
 from microweb.routing import Router
 
@@ -44,4 +45,5 @@ __all__ = [
     "UJSONResponse",
     "UploadFile",
     "__version__",
+    "safe_path",
 ]

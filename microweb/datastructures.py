@@ -100,7 +100,7 @@ class Headers(Mapping[str, str]):
 
     def getlist(self, key: str) -> list[str]:
         """Every value of header ``key``, in the order they appear."""
-        name = key.lower().encode("latin-1")
+        name = key.encode("latin-1").lower()
         return [v.decode("latin-1") for k, v in self._raw if k == name]
 
     def multi_items(self) -> list[tuple[str, str]]:
@@ -108,7 +108,7 @@ class Headers(Mapping[str, str]):
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
 
     def __getitem__(self, key: str) -> str:
-        name = key.lower().encode("latin-1")
+        name = key.encode("latin-1").lower()
         for k, v in self._raw:
             if k == name:
                 return v.decode("latin-1")
@@ -117,7 +117,7 @@ class Headers(Mapping[str, str]):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        name = key.lower().encode("latin-1")
+        name = key.encode("latin-1").lower()
         return any(k == name for k, _ in self._raw)
 
     def __iter__(self) -> Iterator[str]:
@@ -163,7 +163,7 @@ class MutableHeaders(Headers):
         self._raw[:] = kept
 
     def __delitem__(self, key: str) -> None:
-        name = key.lower().encode("latin-1")
+        name = key.encode("latin-1").lower()
         if not any(k == name for k, _ in self._raw):
             raise KeyError(key)
         self._raw[:] = [pair for pair in self._raw if pair[0] != name]

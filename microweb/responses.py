@@ -338,7 +338,14 @@ class RedirectResponse(Response):
 # The streamed responses live in private modules (_streaming, _files, _sse),
 # which import Response from here: these imports must stay at the bottom.
 from microweb._files import FileResponse  # noqa: E402
+from microweb._paths import safe_path  # noqa: E402
 from microweb._sse import EventSourceResponse, ServerSentEvent  # noqa: E402
 from microweb._streaming import StreamingResponse  # noqa: E402
 
-__all__ += ["EventSourceResponse", "FileResponse", "ServerSentEvent", "StreamingResponse"]
+__all__ += [
+    "EventSourceResponse",
+    "FileResponse",
+    "ServerSentEvent",
+    "StreamingResponse",
+    "safe_path",
+]

@@ -323,3 +323,11 @@ def test_parse_query_string_matches_parse_qsl(text: str) -> None:
             parse_query_string(text)
     else:
         assert parse_query_string(text) == expected
+
+
+def test_non_ascii_raw_names_are_found_as_sent() -> None:
+    # Raw names are lower-cased as bytes (ASCII only), so lookups must be too.
+    headers = Headers(raw=[(b"x-\xc0", b"v")])
+    assert headers["X-\xc0"] == "v"
+    assert "x-\xc0" in headers
+    assert headers.getlist("X-\xc0") == ["v"]
