@@ -1,266 +1,165 @@
 """In-process request cost: ``await app(scope, receive, send)`` in a loop.
 
-Run: python -m bench.inprocess [--quick]
+Every app runs its lifespan startup first, then passes the correctness check
+(an app that fails it gets no figures). Apps are timed in the same process,
+interleaved: each round times every app once (in a rotating order), and an
+app's figure is the median over rounds of the mean µs per request in that
+round. The ratio to the raw ASGI app of the same run is what to compare: this
+is a noisy 2-core machine.
 
-Apps are timed in the same process, interleaved round by round, and each
-figure is the median over rounds of the mean µs per request; the ratio to the
-hand-written raw ASGI app of the same run is what to compare (this is a noisy
-2-core machine). Every app's answer is checked first: a benchmark of a wrong
-answer is void.
-
-Two tables:
-
-1. ``/plaintext`` and ``/json`` for raw ASGI, microweb and Starlette.
-2. Routing scale: ``/r999/items/5`` (the last of N parametrised routes
-   ``/r{i}/items/{item_id}``) with N = 10, 1,000 and 10,000.
+Each round's request count is chosen per app and endpoint from a short
+calibration so that one sample takes about ``sample_seconds``: a slow app
+(Starlette scanning 10,000 routes) gets fewer requests, never an unbounded
+run.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import platform
 import statistics
-import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
-
-PLAINTEXT = b"Hello, World!"
-JSON_BODY = {"message": "Hello, World!"}
-
-# --- the apps ---------------------------------------------------------------------
+from bench import apps as registry
+from bench.check import Endpoint, endpoints, verify
+from bench.driver import ASGIApp, Channel, lifespan
+from bench.servers import wait_for_quiet
 
 
-async def raw_app(scope: Scope, receive: Any, send: Any) -> None:
-    """The floor: a hand-written ASGI app doing the same work correctly."""
-    path = scope["path"]
-    if path == "/plaintext":
-        body = PLAINTEXT
-        content_type = b"text/plain; charset=utf-8"
-    elif path == "/json":
-        body = orjson.dumps(JSON_BODY)
-        content_type = b"application/json"
-    elif path.startswith("/r") and path.endswith("/items/5"):
-        body = b'{"item_id":"5"}'
-        content_type = b"application/json"
-    else:
-        await send({"type": "http.response.start", "status": 404, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-length", str(len(body)).encode()),
-                (b"content-type", content_type),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+@dataclass
+class Settings:
+    rounds: int = 7
+    sample_seconds: float = 0.1  # one app's share of one round
+    min_requests: int = 5
+    max_requests: int = 50_000
+    quiet_wait: float = 30.0  # at most, for other work on the machine to end first
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(rounds=3, sample_seconds=0.01, min_requests=2, max_requests=2_000, quiet_wait=0)
 
 
-def microweb_app(extra_routes: int = 0) -> ASGIApp:
-    from microweb import App
-    from microweb.responses import PlainTextResponse
+@dataclass
+class Started:
+    """An app after its startup: the app and its lifespan state."""
 
-    app = App()
-    add_extra_routes(extra_routes, lambda path, fn: app.add_route(path, fn))
-
-    @app.get("/plaintext", response_class=PlainTextResponse)
-    async def plaintext() -> bytes:
-        return PLAINTEXT
-
-    @app.get("/json")
-    async def json_endpoint() -> dict[str, str]:
-        return JSON_BODY
-
-    return app
+    name: str
+    app: ASGIApp
+    state: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
 
 
-def starlette_app(extra_routes: int = 0) -> ASGIApp:
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, PlainTextResponse
-    from starlette.routing import Route
-
-    async def plaintext(request: Request) -> PlainTextResponse:
-        return PlainTextResponse(PLAINTEXT)
-
-    async def json_endpoint(request: Request) -> JSONResponse:
-        return JSONResponse(JSON_BODY)
-
-    routes: list[Route] = []
-
-    async def item(request: Request) -> JSONResponse:
-        return JSONResponse({"item_id": request.path_params["item_id"]})
-
-    add_extra_routes(extra_routes, lambda path, fn: routes.append(Route(path, item)))
-    routes.extend([Route("/plaintext", plaintext), Route("/json", json_endpoint)])
-    return Starlette(routes=routes)
+@asynccontextmanager
+async def started(
+    names: list[str], extra_routes: int | None = None
+) -> AsyncIterator[dict[str, Started]]:
+    """Create and start each app; yield them by name; shut them down after."""
+    async with AsyncExitStack() as stack:
+        running: dict[str, Started] = {}
+        for name in names:
+            app = registry.create(name, extra_routes)
+            state = await stack.enter_async_context(lifespan(app))
+            running[name] = Started(name, app, state)
+        yield running
 
 
-def add_extra_routes(count: int, add: Callable[[str, Any], Any]) -> None:
-    """``count`` routes ``/r{i}/items/{item_id}``, the last one always ``/r999/...``."""
-
-    async def item(item_id: str) -> dict[str, str]:
-        return {"item_id": item_id}
-
-    if count == 0:
-        return
-    numbers = [*[i for i in range(count + 1) if i != 999][: count - 1], 999]
-    for i in numbers:
-        add(f"/r{i}/items/{{item_id}}", item)
-
-
-# --- timing -------------------------------------------------------------------------
-
-
-def make_scope(path: str) -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-
-
-async def call(app: ASGIApp, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
-    """One request; returns status, headers and body to check the answer."""
-    messages: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        messages.append(message)
-
-    await app(make_scope(path), receive, send)
-    start, *bodies = messages
-    return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in bodies)
-
-
-async def per_request_us(app: ASGIApp, path: str, number: int) -> float:
-    template = make_scope(path)
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        pass
-
+async def batch(run: Started, target: Endpoint, number: int) -> float:
+    """Seconds for ``number`` requests of ``target`` to ``run``'s app, one after another."""
+    template = target.request.scope(run.state)
+    state = run.state
+    app = run.app
+    channel = Channel(target.request.body)
+    receive, send, reset = channel.receive, channel.send, channel.reset
     start = time.perf_counter()
     for _ in range(number):
-        # A server builds a new scope for every request; so do we.
-        await app(dict(template), receive, send)
-    return (time.perf_counter() - start) / number * 1e6
+        reset()
+        # A server builds a new scope (and copies the lifespan state) per request.
+        scope = dict(template)
+        scope["state"] = dict(state)
+        await app(scope, receive, send)
+    elapsed = time.perf_counter() - start
+    if channel.completed != number:
+        raise RuntimeError(
+            f"{run.name} {target.name}: {channel.completed} of {number} responses completed"
+        )
+    return elapsed
 
 
-async def timed(apps: dict[str, ASGIApp], path: str, rounds: int, number: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in apps}
-    for app in apps.values():  # warm up
-        await per_request_us(app, path, max(number // 10, 10))
-    for _ in range(rounds):
-        for name, app in apps.items():
-            samples[name].append(await per_request_us(app, path, number))
+async def calibrate(run: Started, target: Endpoint, settings: Settings) -> int:
+    """How many requests make one sample of about ``settings.sample_seconds``."""
+    number, elapsed = 1, await batch(run, target, 1)  # the first call may build caches
+    while elapsed < settings.sample_seconds / 10 and number < settings.max_requests:
+        number *= 4
+        elapsed = await batch(run, target, number)
+    per_request = elapsed / number
+    wanted = int(settings.sample_seconds / max(per_request, 1e-9))
+    return max(settings.min_requests, min(settings.max_requests, wanted))
+
+
+async def time_endpoint(
+    runs: list[Started], target: Endpoint, settings: Settings
+) -> dict[str, float]:
+    """Median µs per request of ``target`` for each run, interleaved over rounds."""
+    if settings.quiet_wait:
+        # The machine is shared: let other work end first (this thread waits).
+        await asyncio.to_thread(wait_for_quiet, max_wait=settings.quiet_wait)
+    counts = {run.name: await calibrate(run, target, settings) for run in runs}
+    samples: dict[str, list[float]] = {run.name: [] for run in runs}
+    for round_number in range(settings.rounds):
+        shift = round_number % len(runs)
+        for run in runs[shift:] + runs[:shift]:
+            number = counts[run.name]
+            samples[run.name].append(await batch(run, target, number) / number * 1e6)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-async def check(apps: dict[str, ASGIApp], path: str) -> None:
-    answers = {name: await call(app, path) for name, app in apps.items()}
-    reference = next(iter(answers.values()))
-    for name, (status, headers, body) in answers.items():
-        same = (
-            status == reference[0]
-            and headers.get(b"content-type") == reference[1].get(b"content-type")
-            and json_or_bytes(body) == json_or_bytes(reference[2])
-        )
-        if not same:
-            raise SystemExit(f"{name} answers {path} differently: {status} {headers} {body!r}")
+async def check_all(running: dict[str, Started]) -> dict[str, list[str]]:
+    """Run the correctness check on every app; returns the problems by app."""
+    report = {}
+    for name, run in running.items():
+        run.problems = await verify(name, run.app, run.state)
+        report[name] = run.problems
+    return report
 
 
-def json_or_bytes(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body
-
-
-async def main(quick: bool) -> dict[str, Any]:
-    import starlette
-
-    import microweb
-
-    rounds, number = (3, 500) if quick else (9, 5000)
-    results: dict[str, Any] = {
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
-        "microweb": microweb.__version__,
-        "starlette": starlette.__version__,
-        "rounds": rounds,
-        "requests_per_round": number,
+async def measure(
+    names: list[str], settings: Settings, only: list[str] | None = None
+) -> dict[str, Any]:
+    """The in-process table: µs/request and ratio to raw, per endpoint and app."""
+    async with started(names) as running:
+        problems = await check_all(running)
+        for name, found in problems.items():
+            if found:
+                print(f"  {name}: FAILED the correctness check, no figures:")
+                for line in found:
+                    print(f"    {line}")
+        good = [run for run in running.values() if not run.problems]
+        table: dict[str, dict[str, float]] = {}
+        for target in endpoints():
+            if only and target.name not in only:
+                continue
+            table[target.name] = await time_endpoint(good, target, settings)
+            print("  " + _row(target.name, table[target.name]))
+    return {
+        "apps": names,
+        "problems": problems,
+        "us_per_request": table,
+        "settings": settings.__dict__,
     }
-    apps = {"raw ASGI": raw_app, "microweb": microweb_app(), "starlette": starlette_app()}
-    print(
-        f"Python {results['python']}, microweb {microweb.__version__}, "
-        f"Starlette {starlette.__version__}; median of {rounds} rounds x {number} requests"
-    )
-    print(f"\n{'endpoint':<12}" + "".join(f"{name:>22}" for name in apps))
-    for path in ("/plaintext", "/json"):
-        await check(apps, path)
-        medians = await timed(apps, path, rounds, number)
-        raw = medians["raw ASGI"]
-        results[path] = medians
-        cells = "".join(f"{v:>10.2f} µs ({v / raw:4.1f}x)" for v in medians.values())
-        print(f"{path:<12}{cells}")
-
-    print("\nrouting: /r999/items/5 as the last of N routes (µs/request)")
-    print(f"{'N':>8}{'microweb':>14}{'vs N=10':>9}{'starlette':>14}{'vs N=10':>9}")
-    scale: dict[int, dict[str, float]] = {}
-    counts = (10, 1000) if quick else (10, 1000, 10000)
-    for count in counts:
-        apps = {
-            "raw ASGI": raw_app,
-            "microweb": microweb_app(count),
-            "starlette": starlette_app(count),
-        }
-        await check(apps, "/r999/items/5")
-        # Starlette scans every route: at 10,000 routes keep its request count sane.
-        n = number if count < 10000 else max(number // 20, 50)
-        scale[count] = await timed(apps, "/r999/items/5", rounds, n)
-    for count, medians in scale.items():
-        mw, st = medians["microweb"], medians["starlette"]
-        print(
-            f"{count:>8}{mw:>11.2f} µs{mw / scale[10]['microweb']:>8.2f}x"
-            f"{st:>11.2f} µs{st / scale[10]['starlette']:>8.2f}x"
-        )
-    results["routing"] = {str(k): v for k, v in scale.items()}
-    return results
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: few requests")
-    parser.add_argument("--json", help="also write the figures to this JSON file")
-    args = parser.parse_args()
-    figures = asyncio.run(main(args.quick))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(figures, fh, indent=2)
+def _row(endpoint_name: str, medians: dict[str, float]) -> str:
+    raw = medians.get("raw")
+    cells = []
+    for name, value in medians.items():
+        ratio = f" ({value / raw:.1f}x)" if raw else ""
+        cells.append(f"{name} {value:.2f}{ratio}")
+    return f"{endpoint_name:<16} " + ", ".join(cells)
+
+
+def run(names: list[str], quick: bool, only: list[str] | None = None) -> dict[str, Any]:
+    settings = Settings.quick() if quick else Settings()
+    return asyncio.run(measure(names, settings, only))

@@ -1,0 +1,145 @@
+"""python -m bench: run the benchmarks and write bench/results/<date>/.
+
+    python -m bench                     everything (about 30 minutes)
+    python -m bench --quick             a smoke run of everything (well under a minute)
+    python -m bench inprocess scale     some parts only (the others' results are kept)
+    python -m bench callgrind --app microweb --endpoint /plaintext
+    python -m bench http --app microweb --app starlette --endpoint /json
+    python -m bench report              rebuild results.md and the plot from results.json
+
+A run narrowed with ``--app`` or ``--endpoint`` writes to the temp dir
+unless ``--out`` says where, so it never overwrites part of a full run's
+results.
+
+Parts: inprocess, scale, callgrind, http, memory (and report). ``--app`` and
+``--endpoint`` (repeatable) narrow any part; without ``--app`` every installed
+framework runs, except: ``python -m bench callgrind`` and the quick runs count
+raw and microweb only, and the quick HTTP and memory runs serve raw, microweb
+and Starlette. Apps whose framework is not installed are
+skipped with a note: ``pip install -r bench/requirements.txt`` for them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import apps as registry
+from bench import callgrind, report
+
+PARTS = ["inprocess", "scale", "callgrind", "http", "memory"]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("parts", nargs="*", metavar="PART", help=", ".join([*PARTS, "report"]))
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few, short samples")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where results go (default bench/results/<date>/; "
+        "with --quick, a folder in the temp dir)",
+    )
+    callgrind.add_arguments(parser)
+    args = parser.parse_args(argv)
+    unknown = [part for part in args.parts if part not in [*PARTS, "report"]]
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r}; expected some of {', '.join(PARTS)}, report")
+    return args
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    if args.out is not None:
+        return Path(args.out)
+    if args.quick:
+        return Path(tempfile.gettempdir()) / "microweb-bench-quick"
+    if args.app or args.endpoint:
+        # A narrowed run is a look at one thing: it never replaces a part of
+        # the day's full results with a partial table.
+        return Path(tempfile.gettempdir()) / "microweb-bench-narrowed"
+    return RESULTS / datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def chosen_apps(args: argparse.Namespace, part: str) -> list[str]:
+    if args.app:
+        wanted = list(dict.fromkeys(args.app))
+    elif part == "callgrind" and (args.quick or args.parts):
+        wanted = list(callgrind.DEFAULT_APPS)
+    elif args.quick and part in ("http", "memory"):
+        wanted = ["raw", "microweb", "starlette"]
+    else:
+        wanted = list(registry.APPS)
+    missing = [name for name in wanted if not registry.installed(name)]
+    if missing:
+        print(f"  not installed, skipped: {', '.join(missing)}")
+    return [name for name in wanted if name not in missing]
+
+
+def run_part(part: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    from bench import http_load, inprocess, memory, scale
+    from bench.check import endpoint
+
+    names = chosen_apps(args, part)
+    only = [endpoint(name).name for name in args.endpoint] if args.endpoint else None
+    if part == "inprocess":
+        return inprocess.run(names, args.quick, only)
+    if part == "scale":
+        return scale.run(names, args.quick)
+    if part == "callgrind":
+        if shutil.which("valgrind") is None:
+            print("  valgrind is not installed (apt-get install valgrind): skipped")
+            return None
+        targets = only or (["/plaintext"] if args.quick else callgrind.DEFAULT_ENDPOINTS)
+        n = args.n or (200 if args.quick else 0)
+        return callgrind.measure(names, targets, n, args.warmup)
+    if part == "http":
+        if shutil.which("wrk") is None:
+            print("  wrk is not installed (apt-get install wrk): skipped")
+            return None
+        if args.quick and only is None:
+            only = ["/plaintext", "/json"]
+        return http_load.run(names, args.quick, only)
+    if part == "memory":
+        return memory.run(names, args.quick)
+    raise ValueError(part)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    parts = args.parts or PARTS
+    out = output_dir(args)
+    results = report.load(out)
+    if results.get("meta", {}).get("quick", args.quick) != args.quick:
+        results = {}  # never mix a quick run's figures with a full run's
+    if parts != ["report"]:
+        results["meta"] = {**report.meta(), "quick": args.quick}
+    for part in parts:
+        if part == "report":
+            continue
+        print(f"{part}:", flush=True)
+        start = time.monotonic()
+        figures = run_part(part, args)
+        if figures is not None:
+            figures["seconds"] = round(time.monotonic() - start, 1)
+            # Parts can be rerun one by one: each says when and on what it ran.
+            figures["ran"] = {k: results["meta"][k] for k in ("time", "microweb_commit")}
+            results[part] = figures
+            report.save(out, results)
+    report.save(out, results)
+    print(f"results: {out}/results.md, results.json, benchmarks.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Falcon (ASGI), the way its docs teach: resource classes with ``on_get``/``on_post``.
+
+Falcon has no FileResponse: ``/file`` sets ``resp.stream`` to an async file
+reader (the file read in a worker thread, in the 8 KiB blocks Falcon asks for,
+as its own static routes do) and ``resp.content_length`` from its stat.
+Server-sent events are Falcon's own ``resp.sse``. JSON goes through Falcon's
+default media handler.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import falcon
+import falcon.asgi
+from falcon.asgi import Request, Response, SSEvent
+
+from bench.endpoints import (
+    EXTRA_ROUTES,
+    JSON_MESSAGE,
+    OCTET_STREAM,
+    PLAINTEXT,
+    SSE_EVENTS,
+    STREAM_BODY,
+    big_file_path,
+    file_path,
+    route_numbers,
+    sse_event,
+)
+
+
+async def stream_body() -> AsyncIterator[bytes]:
+    for chunk in STREAM_BODY:
+        yield chunk
+
+
+async def events() -> AsyncIterator[SSEvent]:
+    for i in range(SSE_EVENTS):
+        event, event_id, data = sse_event(i)
+        yield SSEvent(text=data, event=event, event_id=event_id)
+
+
+class Numbered:
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    async def on_get(self, req: Request, resp: Response, item_id: str) -> None:
+        resp.media = {"route": self.number, "item_id": item_id}
+
+
+class Plaintext:
+    async def on_get(self, req: Request, resp: Response) -> None:
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = PLAINTEXT
+
+
+class Json:
+    async def on_get(self, req: Request, resp: Response) -> None:
+        resp.media = JSON_MESSAGE
+
+
+class Item:
+    async def on_get(self, req: Request, resp: Response, item_id: int) -> None:
+        resp.media = {"item_id": item_id, "q": req.get_param("q")}
+
+
+class Echo:
+    async def on_post(self, req: Request, resp: Response) -> None:
+        resp.media = await req.get_media()
+
+
+class AsyncFileReader:
+    """What ``resp.stream`` reads: ``await read(size)`` and ``await close()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = open(path, "rb")  # noqa: SIM115 (closed by Falcon through close())
+        self.size = os.fstat(self.file.fileno()).st_size
+
+    async def read(self, size: int = -1) -> bytes:
+        return await anyio.to_thread.run_sync(self.file.read, size)
+
+    async def close(self) -> None:
+        self.file.close()
+
+
+class File:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def on_get(self, req: Request, resp: Response) -> None:
+        reader = AsyncFileReader(self.path)
+        resp.content_length = reader.size
+        resp.content_type = OCTET_STREAM
+        resp.stream = reader
+
+
+class Stream:
+    async def on_get(self, req: Request, resp: Response) -> None:
+        resp.content_type = OCTET_STREAM
+        resp.stream = stream_body()
+
+
+class Sse:
+    async def on_get(self, req: Request, resp: Response) -> None:
+        resp.sse = events()
+
+
+class Upload:
+    async def on_post(self, req: Request, resp: Response) -> None:
+        form = await req.get_media()
+        size = 0
+        async for part in form:
+            if part.name == "file":
+                async for chunk in part.stream:
+                    size += len(chunk)
+        resp.media = {"size": size}
+
+
+def create_app(extra_routes: int = EXTRA_ROUTES) -> falcon.asgi.App:
+    app = falcon.asgi.App()
+    for number in route_numbers(extra_routes):
+        app.add_route(f"/r{number}/items/{{item_id}}", Numbered(number))
+    app.add_route("/plaintext", Plaintext())
+    app.add_route("/json", Json())
+    app.add_route("/items/{item_id:int}", Item())
+    app.add_route("/echo", Echo())
+    app.add_route("/file", File(file_path()))
+    app.add_route("/bigfile", File(big_file_path()))
+    app.add_route("/stream", Stream())
+    app.add_route("/sse", Sse())
+    app.add_route("/upload", Upload())
+    return app

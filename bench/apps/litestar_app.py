@@ -1,0 +1,104 @@
+"""Litestar, the way its docs teach: handler decorators and its response containers.
+
+Litestar needs its startup (the ASGI lifespan) before it answers requests.
+OpenAPI is off (it is built lazily and never asked for here, but this keeps the
+app as small as the others). A POST handler answers 201 unless told: /echo and
+/upload say 200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Litestar, MediaType, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import Body
+from litestar.response import File, ServerSentEvent, Stream
+from litestar.response.sse import ServerSentEventMessage
+
+from bench.endpoints import (
+    EXTRA_ROUTES,
+    JSON_MESSAGE,
+    OCTET_STREAM,
+    PLAINTEXT,
+    SSE_EVENTS,
+    STREAM_BODY,
+    big_file_path,
+    file_path,
+    route_numbers,
+    sse_event,
+)
+
+
+async def stream_body() -> AsyncIterator[bytes]:
+    for chunk in STREAM_BODY:
+        yield chunk
+
+
+async def events() -> AsyncIterator[ServerSentEventMessage]:
+    for i in range(SSE_EVENTS):
+        event, event_id, data = sse_event(i)
+        yield ServerSentEventMessage(data=data, event=event, id=event_id)
+
+
+def numbered_handler(number: int) -> HTTPRouteHandler:
+    @get(f"/r{number}/items/{{item_id:str}}", name=f"numbered-{number}")
+    async def numbered(item_id: str) -> dict[str, Any]:
+        return {"route": number, "item_id": item_id}
+
+    return numbered
+
+
+def create_app(extra_routes: int = EXTRA_ROUTES) -> Litestar:
+    small_file = file_path()
+    big_file = big_file_path()
+
+    @get("/plaintext", media_type=MediaType.TEXT)
+    async def plaintext() -> str:
+        return PLAINTEXT
+
+    @get("/json")
+    async def json() -> dict[str, str]:
+        return JSON_MESSAGE
+
+    @get("/items/{item_id:int}")
+    async def item(item_id: int, q: str | None = None) -> dict[str, Any]:
+        return {"item_id": item_id, "q": q}
+
+    @post("/echo", status_code=200)
+    async def echo(data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    @get("/file")
+    async def file() -> File:
+        return File(small_file, media_type=OCTET_STREAM)
+
+    @get("/bigfile")
+    async def bigfile() -> File:
+        return File(big_file, media_type=OCTET_STREAM)
+
+    @get("/stream")
+    async def stream() -> Stream:
+        return Stream(stream_body(), media_type=OCTET_STREAM)
+
+    @get("/sse")
+    async def sse() -> ServerSentEvent:
+        # The content-type given as a header: else Litestar appends a charset.
+        return ServerSentEvent(events(), headers={"content-type": "text/event-stream"})
+
+    # Litestar refuses bodies over 10 MB unless told: allow the 50 MiB upload.
+    @post("/upload", status_code=200, request_max_body_size=100 * 1024 * 1024)
+    async def upload(
+        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> dict[str, int]:
+        size = 0
+        while chunk := await data.read(64 * 1024):
+            size += len(chunk)
+        return {"size": size}
+
+    handlers: list[HTTPRouteHandler] = [numbered_handler(n) for n in route_numbers(extra_routes)]
+    handlers += [plaintext, json, item, echo, file, bigfile, stream, sse, upload]
+    return Litestar(route_handlers=handlers, openapi_config=None)

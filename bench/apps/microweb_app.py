@@ -1,0 +1,99 @@
+"""microweb, written the way its docs teach: decorators and plain return values."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from bench.endpoints import (
+    EXTRA_ROUTES,
+    JSON_MESSAGE,
+    OCTET_STREAM,
+    PLAINTEXT,
+    SSE_EVENTS,
+    STREAM_BODY,
+    big_file_path,
+    file_path,
+    route_numbers,
+    sse_event,
+)
+from microweb import App, HTTPException, Request
+from microweb.datastructures import UploadFile
+from microweb.responses import (
+    EventSourceResponse,
+    FileResponse,
+    PlainTextResponse,
+    ServerSentEvent,
+    StreamingResponse,
+)
+
+
+async def stream_body() -> AsyncIterator[bytes]:
+    for chunk in STREAM_BODY:
+        yield chunk
+
+
+async def events() -> AsyncIterator[ServerSentEvent]:
+    for i in range(SSE_EVENTS):
+        event, event_id, data = sse_event(i)
+        yield ServerSentEvent(data=data, event=event, id=event_id)
+
+
+def add_numbered_route(app: App, number: int) -> None:
+    @app.get(f"/r{number}/items/{{item_id}}")
+    async def numbered(item_id: str) -> dict[str, Any]:
+        return {"route": number, "item_id": item_id}
+
+
+def create_app(extra_routes: int = EXTRA_ROUTES) -> App:
+    app = App()
+    for number in route_numbers(extra_routes):
+        add_numbered_route(app, number)
+    small_file = file_path()
+    big_file = big_file_path()
+
+    @app.get("/plaintext", response_class=PlainTextResponse)
+    async def plaintext() -> str:
+        return PLAINTEXT
+
+    @app.get("/json")
+    async def json() -> dict[str, str]:
+        return JSON_MESSAGE
+
+    @app.get("/items/{item_id:int}")
+    async def item(item_id: int, q: str | None = None) -> dict[str, Any]:
+        return {"item_id": item_id, "q": q}
+
+    @app.post("/echo")
+    async def echo(request: Request) -> Any:
+        return await request.json()
+
+    @app.get("/file", response_class=FileResponse)
+    async def file() -> Path:
+        return small_file
+
+    @app.get("/bigfile", response_class=FileResponse)
+    async def bigfile() -> Path:
+        return big_file
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        return StreamingResponse(stream_body(), media_type=OCTET_STREAM)
+
+    @app.get("/sse", response_class=EventSourceResponse)
+    async def sse() -> AsyncIterator[ServerSentEvent]:
+        return events()
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        form = await request.form()
+        upload = form["file"]
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(400, "the field 'file' must be a file")
+        size = 0
+        while chunk := await upload.read(64 * 1024):
+            size += len(chunk)
+        return {"size": size}
+
+    return app

@@ -1,0 +1,113 @@
+"""Starlette, the way its docs teach: ``Route`` objects and ``request -> Response`` endpoints.
+
+Starlette has no server-sent events of its own: ``/sse`` writes the wire format
+into a ``StreamingResponse`` (the content-type given as a header, so Starlette
+does not append a charset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Route
+
+from bench.endpoints import (
+    EXTRA_ROUTES,
+    JSON_MESSAGE,
+    OCTET_STREAM,
+    PLAINTEXT,
+    SSE_EVENTS,
+    STREAM_BODY,
+    big_file_path,
+    file_path,
+    route_numbers,
+    sse_wire,
+)
+
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+async def stream_body() -> AsyncIterator[bytes]:
+    for chunk in STREAM_BODY:
+        yield chunk
+
+
+async def events() -> AsyncIterator[bytes]:
+    for i in range(SSE_EVENTS):
+        yield sse_wire(i)
+
+
+def numbered_endpoint(number: int) -> Endpoint:
+    async def numbered(request: Request) -> Response:
+        return JSONResponse({"route": number, "item_id": request.path_params["item_id"]})
+
+    return numbered
+
+
+def create_app(extra_routes: int = EXTRA_ROUTES) -> Starlette:
+    small_file = file_path()
+    big_file = big_file_path()
+
+    async def plaintext(request: Request) -> Response:
+        return PlainTextResponse(PLAINTEXT)
+
+    async def json(request: Request) -> Response:
+        return JSONResponse(JSON_MESSAGE)
+
+    async def item(request: Request) -> Response:
+        item_id = request.path_params["item_id"]
+        return JSONResponse({"item_id": item_id, "q": request.query_params.get("q")})
+
+    async def echo(request: Request) -> Response:
+        return JSONResponse(await request.json())
+
+    async def file(request: Request) -> Response:
+        return FileResponse(small_file)
+
+    async def bigfile(request: Request) -> Response:
+        return FileResponse(big_file)
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(stream_body(), media_type=OCTET_STREAM)
+
+    async def sse(request: Request) -> Response:
+        headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
+        return StreamingResponse(events(), headers=headers)
+
+    async def upload(request: Request) -> Response:
+        async with request.form() as form:
+            uploaded = form["file"]
+            if not isinstance(uploaded, UploadFile):
+                return PlainTextResponse("the field 'file' must be a file", status_code=400)
+            size = 0
+            while chunk := await uploaded.read(64 * 1024):
+                size += len(chunk)
+        return JSONResponse({"size": size})
+
+    routes = [
+        Route(f"/r{number}/items/{{item_id}}", numbered_endpoint(number))
+        for number in route_numbers(extra_routes)
+    ]
+    routes += [
+        Route("/plaintext", plaintext),
+        Route("/json", json),
+        Route("/items/{item_id:int}", item),
+        Route("/echo", echo, methods=["POST"]),
+        Route("/file", file),
+        Route("/bigfile", bigfile),
+        Route("/stream", stream),
+        Route("/sse", sse),
+        Route("/upload", upload, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,90 @@
+"""The benchmark harness runs and its correctness check holds (no timing is asserted).
+
+``python -m bench inprocess --quick`` for the raw ASGI app, microweb and
+whichever peer frameworks are installed (``bench/requirements.txt``): every
+app must pass the check (same status, content type and body on every
+endpoint) and get a figure for every endpoint. The harness is driven as a
+command, as a user runs it, and read back from its ``results.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ["starlette", "fastapi", "blacksheep", "litestar", "falcon"]
+ENDPOINTS = [
+    "/plaintext",
+    "/json",
+    "/items/5?q=",
+    "/r999/items/5",
+    "POST /echo",
+    "/file",
+    "/stream",
+    "/sse",
+]
+
+
+def installed_apps() -> list[str]:
+    return ["raw", "microweb"] + [p for p in PEERS if importlib.util.find_spec(p) is not None]
+
+
+def test_quick_inprocess_run(tmp_path: Path) -> None:
+    apps = installed_apps()
+    command = [sys.executable, "-m", "bench", "inprocess", "--quick", "--out", str(tmp_path)]
+    for app in apps:
+        command += ["--app", app]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "MICROWEB_BENCH_DATA": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    part = results["inprocess"]
+    assert part["problems"] == {app: [] for app in apps}, done.stdout
+    assert list(part["us_per_request"]) == ENDPOINTS
+    for row in part["us_per_request"].values():
+        assert sorted(row) == sorted(apps)
+    assert results["meta"]["quick"] is True
+    assert "## In-process" in (tmp_path / "results.md").read_text()
+
+
+@pytest.fixture
+def check(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module("bench.check")
+
+
+def test_check_names_a_wrong_answer(check: ModuleType) -> None:
+    json_endpoint = check.endpoint("/json")
+    problems = check.compare(
+        "someapp", json_endpoint, 200, "application/json", b'{"message": "Hello"}'
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith("someapp /json: body {'message': 'Hello'}")
+
+
+def test_check_allows_only_the_listed_charset_differences(check: ModuleType) -> None:
+    sse = check.endpoint("/sse")
+    body = b"event: tick\nid: 0\ndata: tick 0\n\n"
+    compare = check.compare
+    # The body is short of the 100 events, so one problem is always the body.
+    microweb = compare("microweb", sse, 200, "text/event-stream; charset=utf-8", body)
+    other = compare("other", sse, 200, "text/event-stream; charset=utf-8", body)
+    assert [p for p in microweb if "content-type" in p] == []
+    assert [p for p in other if "content-type" in p] == [
+        "other /sse: content-type 'text/event-stream; charset=utf-8', expected 'text/event-stream'"
+    ]
