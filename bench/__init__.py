@@ -1,0 +1,1 @@
+"""microweb's benchmarks: ``python -m bench`` (see docs/benchmarks.md)."""

@@ -24,6 +24,8 @@ does not grow with the number of routes), and answers:
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -99,6 +101,9 @@ class Route:
             endpoint, {p.name: p.convertor.name for p in self.compiled.params}, where
         )
         self.is_async = is_async_callable(endpoint)
+        # perf: calling a generator function (sync or async) runs none of its
+        # code, so it is called right here: no await, no worker-thread hop.
+        self.makes_generator = _is_generator_function(endpoint)
         self._make_response: Callable[[Any], Response] = JSONResponse
         self.use_response_class(response_class or JSONResponse)
 
@@ -150,6 +155,8 @@ class Route:
         try:
             if self.is_async:
                 result = await self.endpoint(**kwargs)
+            elif self.makes_generator:
+                result = self.endpoint(**kwargs)
             else:
                 result = await run_in_threadpool(self.endpoint, **kwargs)
             # SPEC "Return-value coercion": a Response passes; the rest meets the class.
@@ -191,6 +198,12 @@ class Route:
     def __repr__(self) -> str:
         methods = ", ".join(sorted(self.methods))
         return f"Route({self.path!r}, methods=[{methods}], name={self.name!r})"
+
+
+def _is_generator_function(endpoint: Any) -> bool:
+    while isinstance(endpoint, functools.partial):
+        endpoint = endpoint.func
+    return inspect.isasyncgenfunction(endpoint) or inspect.isgeneratorfunction(endpoint)
 
 
 def _merge_headers(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from microweb.responses import (
     PlainTextResponse,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from microweb.routing import Route
 from microweb.testclient import TestClient
@@ -565,3 +567,24 @@ def test_json_response_default_is_class_default_status() -> None:
         return JSONResponse({"a": 1}, status_code=202)
 
     assert TestClient(app).post("/x").status_code == 202
+
+
+def test_generator_handlers_are_called_on_the_loop() -> None:
+    app = App()
+
+    @app.get("/agen", response_class=StreamingResponse)
+    async def agen() -> AsyncIterator[str]:
+        yield "a"
+        yield "b"
+
+    @app.get("/gen", response_class=StreamingResponse)
+    def gen() -> Iterator[str]:
+        yield "c"
+
+    routes = {r.path: r for r in app.routes}
+    assert routes["/agen"].makes_generator
+    assert routes["/gen"].makes_generator
+    assert not routes["/agen"].is_async
+    client = TestClient(app)
+    assert client.get("/agen").text == "ab"
+    assert client.get("/gen").text == "c"
