@@ -47,7 +47,6 @@ from collections.abc import Sequence
 
 from microweb import _http
 from microweb._streaming import (
-    BODYLESS_STATUSES,
     RawHeaders,
     StreamingBase,
     Transmission,
@@ -56,7 +55,7 @@ from microweb._streaming import (
 from microweb.background import BackgroundTask
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import encode_header
-from microweb.responses import HeadersInput
+from microweb.responses import BODYLESS_STATUSES, HeadersInput
 from microweb.types import Receive, Scope, Send
 
 __all__ = ["FileResponse"]

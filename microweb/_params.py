@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
-import functools
 import inspect
 import re
 import types
@@ -33,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
+from microweb._utils import unwrap_partial
 from microweb.background import BackgroundTasks
 from microweb.datastructures import parse_query_string
 from microweb.exceptions import HTTPException, RequestValidationError
@@ -335,9 +335,7 @@ def _describe(endpoint: Callable[..., Any]) -> str:
 
 
 def _type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
-    target: Any = endpoint
-    while isinstance(target, functools.partial):
-        target = target.func
+    target = unwrap_partial(endpoint)
     if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
         target = type(target).__call__
     try:

@@ -71,7 +71,7 @@ import anyio
 from microweb.background import BackgroundTask
 from microweb.concurrency import iterate_in_threadpool, run_in_threadpool
 from microweb.datastructures import encode_header
-from microweb.responses import HeadersInput, Response, _content_type
+from microweb.responses import BODYLESS_STATUSES, HeadersInput, Response, _content_type
 from microweb.types import Message, Receive, Scope, Send
 
 __all__ = ["StreamRegistry", "StreamingResponse", "Transmission", "run_stream"]
@@ -81,8 +81,6 @@ logger = logging.getLogger("microweb")
 RawHeaders = list[tuple[bytes, bytes]]
 Content = Iterable[Any] | AsyncIterable[Any]
 
-# RFC 9110 §6.4.1: 1xx, 204 and 304 responses carry no content.
-BODYLESS_STATUSES = frozenset({*range(100, 200), 204, 304})
 _END: Any = object()
 
 

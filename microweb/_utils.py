@@ -7,10 +7,16 @@ import inspect
 from typing import Any
 
 
-def is_async_callable(obj: Any) -> bool:
-    """True for an ``async def`` function, a partial of one, or an async ``__call__``."""
+def unwrap_partial(obj: Any) -> Any:
+    """The function inside any number of ``functools.partial`` layers."""
     while isinstance(obj, functools.partial):
         obj = obj.func
+    return obj
+
+
+def is_async_callable(obj: Any) -> bool:
+    """True for an ``async def`` function, a partial of one, or an async ``__call__``."""
+    obj = unwrap_partial(obj)
     return inspect.iscoroutinefunction(obj) or (
         callable(obj) and inspect.iscoroutinefunction(type(obj).__call__)
     )

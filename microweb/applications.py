@@ -34,7 +34,7 @@ from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
 from microweb.exceptions import HTTPException
 from microweb.requests import ClientDisconnect, Request
-from microweb.responses import JSONResponse, PlainTextResponse, Response
+from microweb.responses import BODYLESS_STATUSES, JSONResponse, PlainTextResponse, Response
 from microweb.routing import Route, Router
 from microweb.types import ASGIApp, Receive, Scope, Send
 
@@ -329,7 +329,7 @@ def _middleware_spec(item: Any) -> MiddlewareSpec:
 
 
 def _http_exception_response(exc: HTTPException) -> Response:
-    if exc.status_code in (204, 304) or exc.status_code < 200:
+    if exc.status_code in BODYLESS_STATUSES:
         return Response(status_code=exc.status_code, headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 

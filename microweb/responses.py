@@ -43,7 +43,7 @@ __all__ = [
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
 
 # RFC 9110 §6.4.1: 1xx, 204 and 304 responses carry no content.
-_BODYLESS_STATUSES = frozenset({*range(100, 200), 204, 304})
+BODYLESS_STATUSES = frozenset({*range(100, 200), 204, 304})
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
 _NOTHING: frozenset[bytes] = frozenset()
@@ -124,7 +124,7 @@ class Response:
         body = getattr(self, "body", None)
         if (
             body is not None
-            and self.status_code not in _BODYLESS_STATUSES
+            and self.status_code not in BODYLESS_STATUSES
             and b"content-length" not in given
         ):
             # perf: type() is, not isinstance(): bytes is by far the common body.
@@ -223,7 +223,7 @@ class Response:
                 "headers": self.raw_headers,
             }
         )
-        if scope["method"] == "HEAD" or self.status_code in _BODYLESS_STATUSES:
+        if scope["method"] == "HEAD" or self.status_code in BODYLESS_STATUSES:
             await send({"type": "http.response.body", "body": b""})
         else:
             await send({"type": "http.response.body", "body": self.body})

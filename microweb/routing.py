@@ -24,7 +24,6 @@ does not grow with the number of routes), and answers:
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -32,7 +31,7 @@ from urllib.parse import quote
 
 from microweb._matcher import CompiledPath, Matcher, compile_path
 from microweb._params import Binding, TemporaryResponse, bind_endpoint
-from microweb._utils import is_async_callable
+from microweb._utils import is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import URL, encode_header
 from microweb.exceptions import HTTPException
@@ -43,7 +42,8 @@ __all__ = ["Route", "Router"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_BODYLESS_STATUSES = (204, 304)
+# SPEC "Return-value coercion" 3: None with these statuses gives an empty body.
+_EMPTY_FOR_NONE = (204, 304)
 _URL_SAFE = "/:@!$&'()*+,;=~"
 
 
@@ -96,6 +96,7 @@ class Route:
         self.name = name if name is not None else getattr(endpoint, "__name__", path)
         self.response_class = response_class
         self.status_code = status_code
+        self._temporary_status = status_code or 200  # a temporary Response starts with it
         self.param_names = tuple(p.name for p in self.compiled.params)
         self.binding: Binding = bind_endpoint(
             endpoint, {p.name: p.convertor.name for p in self.compiled.params}, where
@@ -113,7 +114,7 @@ class Route:
         status_code = self.status_code
         if status_code is None:
             self._make_response = response_class
-        elif status_code in _BODYLESS_STATUSES:
+        elif status_code in _EMPTY_FOR_NONE:
 
             def make_response(content: Any) -> Response:
                 if content is None:  # SPEC: None with 204/304 gives an empty body
@@ -149,7 +150,7 @@ class Route:
             kwargs: dict[str, Any] = scope["path_params"]
             temporary = tasks = None
         else:
-            kwargs, temporary, tasks = binding.bind(scope, receive, self.status_code or 200)
+            kwargs, temporary, tasks = binding.bind(scope, receive, self._temporary_status)
             if binding.needs_request:
                 request = kwargs[binding.request_names[0]]
         try:
@@ -185,7 +186,7 @@ class Route:
                 return merged
             return result
         status_code = temporary.status_code if temporary.status_set else self.status_code
-        if result is None and status_code in _BODYLESS_STATUSES:
+        if result is None and status_code in _EMPTY_FOR_NONE:
             response = Response(status_code=status_code)
         elif status_code is None:
             response = self.effective_response_class(result)
@@ -201,9 +202,8 @@ class Route:
 
 
 def _is_generator_function(endpoint: Any) -> bool:
-    while isinstance(endpoint, functools.partial):
-        endpoint = endpoint.func
-    return inspect.isasyncgenfunction(endpoint) or inspect.isgeneratorfunction(endpoint)
+    target = unwrap_partial(endpoint)
+    return inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target)
 
 
 def _merge_headers(
