@@ -20,6 +20,13 @@ from microweb.background import BackgroundTask
 from microweb.responses import FileResponse
 from microweb.testclient import TestClient
 
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The raw ASGI tests of streams run on asyncio (helper tasks) and trio (a task group)."""
+    return str(request.param)
+
+
 DATA = bytes(range(256)) * 400  # 102400 bytes: two chunks of 64 KiB, the second short
 SIZE = len(DATA)
 

@@ -28,6 +28,12 @@ from microweb.testclient import TestClient
 from microweb.types import Message
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The raw ASGI tests of streams run on asyncio (helper tasks) and trio (a task group)."""
+    return str(request.param)
+
+
 def parse_event_stream(text: str) -> list[dict[str, str]]:
     """Dispatched events as a browser sees them: type, data and last event id."""
     events: list[dict[str, str]] = []
@@ -420,7 +426,45 @@ async def test_the_pinger_returns_once_the_stream_is_finished() -> None:
     async def send(message: Message) -> None:
         pass
 
-    transmission = Transmission(send, lock=True)
+    transmission = Transmission(send, shared=True)
     await transmission.end()
     with anyio.fail_after(1):
         await EventSourceResponse(iter([]))._keep_alive(transmission, 0.01)
+
+
+@pytest.mark.anyio
+async def test_a_failing_event_send_is_a_disconnect() -> None:
+    closed = anyio.Event()
+
+    async def ticks() -> AsyncIterator[str]:
+        try:
+            for n in range(10):
+                yield str(n)
+        finally:
+            closed.set()
+
+    messages = await call_asgi(EventSourceResponse(ticks()), send_fails_after=3)
+    assert [m.get("body") for m in messages[1:]] == [b"data: 0\n\n", b"data: 1\n\n"]
+    assert closed.is_set()
+
+
+@pytest.mark.anyio
+async def test_a_pinger_that_raises_stops_the_stream(caplog: pytest.LogCaptureFixture) -> None:
+    class BrokenPinger(EventSourceResponse):
+        async def _keep_alive(self, transmission: Transmission, ping: float) -> None:
+            raise RuntimeError("the pinger broke")
+
+    closed = anyio.Event()
+
+    async def endless() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "tick"
+                await anyio.sleep(0.01)
+        finally:
+            closed.set()
+
+    with anyio.fail_after(2):
+        await call_asgi(BrokenPinger(endless()))
+    assert closed.is_set()
+    assert "a helper of a streamed response raised" in caplog.text

@@ -12,7 +12,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
 import anyio
@@ -24,6 +24,13 @@ from microweb.background import BackgroundTask
 from microweb.responses import StreamingResponse
 from microweb.testclient import TestClient
 from microweb.types import ASGIApp, Message
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The raw ASGI tests of streams run on asyncio (helper tasks) and trio (a task group)."""
+    return str(request.param)
+
 
 # --- a raw ASGI caller ---------------------------------------------------------------
 
@@ -716,7 +723,7 @@ async def test_transmission_sends_nothing_after_the_end() -> None:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    transmission = Transmission(send, lock=True)
+    transmission = Transmission(send, shared=True)
     await transmission.start(200, [])
     await transmission.start(500, [])  # once only
     await transmission.end()
@@ -739,6 +746,109 @@ async def test_send_if_quiet_starts_the_response_and_respects_recent_messages() 
     assert [m.get("body") for m in sent] == [None, b"ping"]  # the status line first
     await transmission.send_if_quiet(200, [], b"ping", 60)  # sent just now: quiet
     assert len(sent) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("step", ["start", "body", "pour", "end"])
+async def test_the_producer_waits_while_a_ping_is_out(step: str) -> None:
+    sent: list[Any] = []
+    ping_out, release = anyio.Event(), anyio.Event()
+
+    async def send(message: Message) -> None:
+        if message.get("body") == b"ping":
+            ping_out.set()
+            await release.wait()  # the ping is held up in the server
+        sent.append(message.get("body", "status line"))
+
+    async def one() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    transmission = Transmission(send, shared=True)
+    steps: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+        "start": lambda: transmission.start(200, []),
+        "body": lambda: transmission.body(b"x"),
+        "pour": lambda: transmission.pour(one(), lambda item: item),
+        "end": transmission.end,
+    }
+    async with anyio.create_task_group() as group:
+        group.start_soon(transmission.send_if_quiet, 200, [], b"ping", 0)
+        await ping_out.wait()
+        group.start_soon(steps[step])
+        await anyio.wait_all_tasks_blocked()
+        assert sent == ["status line"]  # the pinger's; the producer's step waits
+        release.set()
+    after = {"start": [], "body": [b"x"], "pour": [b"x"], "end": [b""]}[step]
+    assert sent == ["status line", b"ping", *after]
+
+
+@pytest.mark.anyio
+async def test_no_ping_while_the_producer_is_held_up_in_a_send() -> None:
+    sent: list[Any] = []
+    sending, release = anyio.Event(), anyio.Event()
+
+    async def send(message: Message) -> None:
+        if message.get("body") == b"event":
+            sending.set()
+            await release.wait()  # a slow client: the server's buffer is full
+        sent.append(message.get("body", "status line"))
+
+    transmission = Transmission(send, shared=True)
+    await transmission.start(200, [])
+    async with anyio.create_task_group() as group:
+        group.start_soon(transmission.body, b"event")
+        await sending.wait()
+        await transmission.send_if_quiet(200, [], b"ping", 0)  # not quiet: sending
+        release.set()
+    assert sent == ["status line", b"event"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fails_after", [0, 1, 2])
+async def test_a_send_failing_at_any_message_is_a_disconnect(fails_after: int) -> None:
+    closed = anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield b"a"
+            yield b"b"
+            yield b"c"
+        finally:
+            closed.set()
+
+    # The status line, the first chunk, a later chunk: OSError (ASGI spec 2.4)
+    # ends the stream quietly and closes the generator.
+    messages = await call_asgi(StreamingResponse(chunks()), send_fails_after=fails_after)
+    assert len(messages) == fails_after
+    assert closed.is_set()
+
+
+@pytest.mark.anyio
+async def test_a_receive_that_raises_stops_the_stream(caplog: pytest.LogCaptureFixture) -> None:
+    closed = anyio.Event()
+    calls = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+                await anyio.sleep(0.01)
+        finally:
+            closed.set()
+
+    async def receive() -> Message:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        raise RuntimeError("receive broke")
+
+    async def send(message: Message) -> None:
+        pass
+
+    with anyio.fail_after(2):
+        await StreamingResponse(endless())(http_scope(), receive, send)
+    assert closed.is_set()
+    assert "receive() raised while watching for a disconnect" in caplog.text
 
 
 def test_an_async_iterator_without_aclose() -> None:
