@@ -30,9 +30,11 @@ changes the object. One call goes:
 5. **body**: HEAD sends none and never opens the file. When the server
    offers the ``http.response.pathsend`` extension and the whole file is
    asked for, the server sends it itself. Otherwise the file is read
-   ``chunk_size`` bytes at a time in a worker thread and each chunk sent
-   before the next is read: memory stays constant whatever the file's size,
-   and the server's flow control paces the reads. ``_streaming.run_stream``
+   ``chunk_size`` bytes at a time and each chunk sent before the next is
+   read: memory stays constant whatever the file's size, and the server's
+   flow control paces the reads. A chunk the page cache holds is read on
+   the loop (``RWF_NOWAIT`` never waits for the disk); any other goes to a
+   worker thread. ``_streaming.run_stream``
    runs that loop, so a client that leaves stops the reading at once.
 """
 
@@ -124,6 +126,28 @@ else:  # pragma: no cover - Windows
     def _read(fd: int, offset: int, size: int) -> bytes:
         os.lseek(fd, offset, os.SEEK_SET)
         return os.read(fd, size)
+
+
+_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
+
+
+def _read_cached(fd: int, offset: int, size: int) -> bytes | None:
+    """Up to ``size`` bytes at ``offset`` if the page cache holds them, else None.
+
+    ``preadv2`` with ``RWF_NOWAIT`` (Linux 4.14+) never waits for the disk:
+    it answers EAGAIN instead (a filesystem without it answers another
+    error), and then the caller reads in a worker thread.
+    """
+    if _NOWAIT is None:  # pragma: no cover - not Linux
+        return None
+    buffer = bytearray(size)
+    try:
+        count = os.preadv(fd, [buffer], offset, _NOWAIT)
+    except OSError:  # EAGAIN: not cached; EOPNOTSUPP: not here. Either way, a thread.
+        return None
+    if count == size:
+        return bytes(buffer)
+    return bytes(memoryview(buffer)[:count]) if count else None
 
 
 def _header(headers: RawHeaders, name: bytes) -> str | None:
@@ -233,7 +257,13 @@ class FileResponse(StreamingBase):
         request = _RequestHeaders(scope)
         etag = _header(headers, b"etag")
         modified = _header(headers, b"last-modified")
-        last_modified = None if modified is None else _http.parse_http_date(modified)
+        last_modified = None
+        if modified is not None and (
+            request.get(b"if-unmodified-since") is not None
+            or request.get(b"if-modified-since") is not None
+            or request.get(b"if-range") is not None
+        ):  # perf: parsed only for a request that compares dates (~5 µs)
+            last_modified = _http.parse_http_date(modified)
         if 200 <= self.status_code < 300:
             status = _http.evaluate_preconditions(
                 method,
@@ -333,9 +363,12 @@ class FileResponse(StreamingBase):
                     await transmission.body(head)
                 offset = start
                 while offset < stop:
-                    chunk = await run_in_threadpool(
-                        _read, fd, offset, min(self.chunk_size, stop - offset)
-                    )
+                    size = min(self.chunk_size, stop - offset)
+                    # perf: a chunk in the page cache is read right here (~3 µs for
+                    # 64 KiB, copy included); a worker thread hop costs ~80 µs.
+                    chunk = _read_cached(fd, offset, size)
+                    if chunk is None:
+                        chunk = await run_in_threadpool(_read, fd, offset, size)
                     if not chunk:
                         raise RuntimeError(
                             f"{os.fspath(self.path)!r} shrank while it was being sent"

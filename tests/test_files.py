@@ -526,6 +526,7 @@ def test_a_file_that_shrinks_cuts_the_response(
         return read(fd, offset, size) if len(calls) == 1 else b""
 
     monkeypatch.setattr(microweb._files, "_read", shrinking)
+    monkeypatch.setattr(microweb._files, "_read_cached", lambda fd, offset, size: None)
     with caplog.at_level(logging.ERROR, logger="microweb"):
         r = client.get("/")
     assert r.content == DATA[:65536]
@@ -556,3 +557,41 @@ def test_accept_ranges_none_turns_ranges_off(path: Path) -> None:
     assert r.status_code == 200
     assert r.headers.get_list("accept-ranges") == ["none"]
     assert r.content == DATA
+
+
+def test_cached_chunks_are_read_on_the_loop_without_a_thread(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if microweb._files._read_cached(fd, 0, 10) is None:
+            pytest.skip("this filesystem does not read with RWF_NOWAIT")
+    finally:
+        os.close(fd)
+
+    def no_thread(fd: int, offset: int, size: int) -> bytes:
+        raise AssertionError("a chunk in the page cache went to a worker thread")
+
+    monkeypatch.setattr(microweb._files, "_read", no_thread)
+    assert TestClient(FileResponse(path)).get("/").content == DATA  # just written: cached
+    ranged = TestClient(FileResponse(path)).get("/", headers={"range": "bytes=100-199"})
+    assert ranged.content == DATA[100:200]
+
+
+def test_read_cached_gives_what_is_there_or_none(path: Path) -> None:
+    read_cached = microweb._files._read_cached
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        whole = read_cached(fd, 0, SIZE)
+        if whole is None:
+            pytest.skip("this filesystem does not read with RWF_NOWAIT")
+        assert whole == DATA
+        assert read_cached(fd, SIZE - 5, 64) == DATA[-5:]  # short: what is left
+        assert read_cached(fd, SIZE, 64) is None  # at the end: the thread read decides
+    finally:
+        os.close(fd)
+    write_only = os.open(path, os.O_WRONLY)
+    try:
+        assert read_cached(write_only, 0, 10) is None  # an error: the thread read reports it
+    finally:
+        os.close(write_only)
