@@ -180,8 +180,9 @@ async def lifespan(app: ASGIApp) -> AsyncIterator[dict[str, Any]]:
 
 
 async def _next_reply(channel: _LifespanChannel, task: asyncio.Future[None]) -> Message:
-    getter = asyncio.ensure_future(channel.outgoing.get())
-    done, _ = await asyncio.wait({getter, task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    getter: asyncio.Future[Message] = asyncio.ensure_future(channel.outgoing.get())
+    waited: set[asyncio.Future[Any]] = {getter, task}
+    done, _ = await asyncio.wait(waited, timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if getter in done:
         return getter.result()
     getter.cancel()

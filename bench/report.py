@@ -50,7 +50,7 @@ def meta() -> dict[str, Any]:
     """Where and with what the figures were made."""
     import importlib.metadata
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in PACKAGES:
         try:
             versions[package] = importlib.metadata.version(package)

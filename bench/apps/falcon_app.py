@@ -95,7 +95,7 @@ class File:
         reader = AsyncFileReader(self.path)
         resp.content_length = reader.size
         resp.content_type = OCTET_STREAM
-        resp.stream = reader
+        resp.stream = reader  # type: ignore[assignment]  # Falcon's reader is async-iterable
 
 
 class Stream:
@@ -120,7 +120,7 @@ class Upload:
         resp.media = {"size": size}
 
 
-def create_app(extra_routes: int = EXTRA_ROUTES) -> falcon.asgi.App:
+def create_app(extra_routes: int = EXTRA_ROUTES) -> falcon.asgi.App[Request, Response]:
     app = falcon.asgi.App()
     for number in route_numbers(extra_routes):
         app.add_route(f"/r{number}/items/{{item_id}}", Numbered(number))
