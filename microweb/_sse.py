@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, NoReturn
 
 import anyio
 
 from microweb import _json
-from microweb._streaming import StreamingResponse, Transmission
+from microweb._streaming import Helper, StreamingResponse, Transmission
 from microweb.background import BackgroundTask
 from microweb.responses import HeadersInput
 
@@ -228,7 +228,7 @@ class EventSourceResponse(StreamingResponse):
     # perf: the framing function itself, not a method calling it.
     encode_chunk = staticmethod(encode_event)  # type: ignore[assignment]
 
-    def _helper(self) -> Callable[[Transmission], Coroutine[Any, Any, None]] | None:
+    def _helper(self) -> Helper | None:
         ping = self.ping
         if ping is None:
             return None

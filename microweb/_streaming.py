@@ -320,6 +320,10 @@ class Transmission:
             self.last_sent = time.monotonic()
 
 
+# What runs beside a producer (the SSE pinger), given its transmission.
+Helper = Callable[[Transmission], Coroutine[Any, Any, None]]
+
+
 async def _watch_disconnect(
     receive: Receive, transmission: Transmission, stop: anyio.CancelScope
 ) -> None:
@@ -337,7 +341,7 @@ async def _watch_disconnect(
 
 
 async def _run_helper(
-    helper: Callable[[Transmission], Coroutine[Any, Any, None]],
+    helper: Helper,
     transmission: Transmission,
     stop: anyio.CancelScope,
 ) -> None:
@@ -354,9 +358,6 @@ async def _run_helper(
 async def _in_scope(coroutine: Coroutine[Any, Any, None], own: anyio.CancelScope) -> None:
     with own:
         await coroutine
-
-
-Helper = Callable[[Transmission], Coroutine[Any, Any, None]]
 
 
 def _helpers(
@@ -621,7 +622,7 @@ class StreamingResponse(StreamingBase):
         if self.background is not None:
             await self.background()
 
-    def _helper(self) -> Callable[[Transmission], Coroutine[Any, Any, None]] | None:
+    def _helper(self) -> Helper | None:
         """A task to run beside the producer (EventSourceResponse's pinger)."""
         return None
 
