@@ -11,6 +11,9 @@ import logging
 from microweb import App, BackgroundTasks
 
 app = App()
+# uvicorn sets up its own loggers only: without this, INFO lines of the app's
+# loggers (and microweb's) would not show in the server's output.
+logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 logger = logging.getLogger("examples.background")
 
 # Stands in for a mail server or a queue. It lives in this one process, so
