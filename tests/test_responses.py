@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from conftest import require_module
 
 from microweb.background import BackgroundTask, BackgroundTasks
 from microweb.responses import (
@@ -275,7 +276,7 @@ def test_orjson_response_options() -> None:
 
 
 def test_ujson_response() -> None:
-    pytest.importorskip("ujson")
+    require_module("ujson", "pip install 'microweb-asgi[ujson]'")
     response = UJSONResponse({"a": "é", "b": [1, 2]})
     assert isinstance(response, JSONResponse)
     assert TestClient(response).get("/").json() == {"a": "é", "b": [1, 2]}

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from conftest import missing_tool
 from server.conftest import Server  # tests/server's uvicorn launcher (tests/ is on sys.path)
 
 CHROMIUM_FLAGS = [
@@ -53,9 +54,9 @@ def _install_chromium() -> str | None:
 def chromium() -> str:
     path = _install_chromium()
     if path is None:
-        pytest.skip(
-            "Debian's chromium is not installed and cannot be installed here "
-            "(needs root and apt-get: scripts/install does it)"
+        missing_tool(
+            "Debian's chromium",
+            "and it cannot be installed here: needs root and apt-get; scripts/install does it",
         )
     return path
 

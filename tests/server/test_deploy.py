@@ -12,10 +12,8 @@ does the same in-process).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import require_module, require_program
 from test_tutorial_examples import PAGES, console_steps, normalize, uvicorn_module
 
 from .conftest import HERE, ROOT, Server, free_port
@@ -125,8 +124,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[Process]:
     name: str = request.param
     modules, packages, command = SERVERS[name]
     for module in modules:
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{name} is not installed (pip install {packages})")
+        require_module(module, f"{name}: pip install {packages}")
     port = free_port()
     process = Process(command(port), port)
     try:
@@ -178,10 +176,10 @@ def test_two_workers_share_the_load(server: Process) -> None:
     assert len(seen) == 2, f"answers came from {seen}"
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl (apt-get install curl)")
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_tutorial_commands_under_uvicorn(page: Path, serve: Callable[..., Server]) -> None:
     """Each ``$ curl`` of the page, run for real, prints what the page shows."""
+    require_program("curl", "apt-get install curl")
     server: Server | None = None
     for command, expected in console_steps(page):
         words = shlex.split(command)

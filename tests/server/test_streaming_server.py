@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import threading
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import require_program
 
 from .conftest import Server
 from .streaming_app import MiB, make_data
@@ -153,10 +153,7 @@ def test_ten_mib_file_whole_and_in_ranges(
 
 @pytest.fixture
 def curl() -> str:
-    path = shutil.which("curl")
-    if path is None:
-        pytest.skip("curl is not installed (scripts/install installs Debian's curl)")
-    return path
+    return require_program("curl", "scripts/install installs Debian's curl")
 
 
 def test_curl_downloads_a_range_and_resumes(
