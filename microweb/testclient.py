@@ -44,7 +44,14 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
-import httpx
+
+try:
+    import httpx
+except ImportError:  # pragma: no cover - tested in a subprocess without httpx
+    raise ImportError(
+        "microweb.testclient needs httpx, which TestClient is built on: "
+        "pip install 'microweb-asgi[test]'"
+    ) from None
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from microweb.types import Message

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -426,3 +428,23 @@ def test_unexpected_lifespan_message_raises() -> None:
 
 def test_client_is_an_httpx_client() -> None:
     assert isinstance(TestClient(silent_app), httpx.Client)
+
+
+def test_without_httpx_the_import_error_names_the_extra() -> None:
+    # A fresh interpreter where httpx cannot be imported (None in sys.modules).
+    probe = (
+        "import sys\n"
+        "sys.modules['httpx'] = None\n"
+        "try:\n"
+        "    import microweb.testclient\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+        "    print(exc.__cause__ is None and exc.__suppress_context__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    message, chained = done.stdout.splitlines()
+    assert "pip install 'microweb-asgi[test]'" in message
+    assert chained == "True"  # one clear error, not a chained traceback
