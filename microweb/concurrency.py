@@ -8,6 +8,7 @@ decides how microweb uses worker threads (anyio's default thread limiter).
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import ParamSpec, TypeVar
 
@@ -31,11 +32,19 @@ class _Exhausted(Exception):
     """Raised in place of StopIteration, which cannot cross a Future."""
 
 
-def _next(iterator: Iterator[T]) -> T:
-    try:
-        return next(iterator)
-    except StopIteration:
-        raise _Exhausted from None
+def _next(iterator: Iterator[T], turn: threading.Lock) -> T:
+    with turn:
+        try:
+            return next(iterator)
+        except StopIteration:
+            raise _Exhausted from None
+
+
+def _close(close: Callable[[], object], turn: threading.Lock) -> None:
+    # Waits for a next() still running in another worker thread: a generator
+    # closed while it executes raises ValueError and never runs its finally.
+    with turn:
+        close()
 
 
 async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
@@ -43,13 +52,17 @@ async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
 
     The loop never runs the iterator's code itself, so a slow or blocking
     generator cannot stall other requests. If the consumer stops early, the
-    iterator's ``close()`` (a generator's ``finally``) runs in a thread too.
+    iterator's ``close()`` (a generator's ``finally``) runs in a thread too,
+    once any ``next()`` still under way has returned: a native
+    ``task.cancel()`` (uvicorn's, at the end of its graceful shutdown) can
+    stop the await while the worker thread is still inside the generator.
     """
     iterator = iter(iterable)
+    turn = threading.Lock()  # one of next() and close() at a time
     try:
         while True:
             try:
-                item = await anyio.to_thread.run_sync(_next, iterator)
+                item = await anyio.to_thread.run_sync(_next, iterator, turn)
             except _Exhausted:
                 return
             yield item
@@ -57,4 +70,4 @@ async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
         close = getattr(iterator, "close", None)
         if close is not None:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(close)
+                await anyio.to_thread.run_sync(_close, close, turn)

@@ -61,3 +61,36 @@ async def test_iterate_in_threadpool_closes_the_generator_when_stopped_early() -
 
 async def test_iterate_in_threadpool_plain_iterable() -> None:
     assert [x async for x in iterate_in_threadpool([b"a", b"b"])] == [b"a", b"b"]
+
+
+def test_a_native_cancel_while_next_runs_still_closes_the_generator() -> None:
+    # uvicorn cancels a request's task with task.cancel() when its graceful
+    # shutdown times out; that may land while a worker thread is inside next().
+    import asyncio
+
+    inside = threading.Event()
+    closed = threading.Event()
+
+    def numbers() -> Iterator[int]:
+        try:
+            while True:
+                inside.set()
+                threading.Event().wait(0.2)  # blocking work inside next()
+                yield 1
+        finally:
+            closed.set()
+
+    async def consume() -> None:
+        async for _ in iterate_in_threadpool(numbers()):
+            pass
+
+    async def main() -> None:
+        task = asyncio.get_running_loop().create_task(consume())
+        while not inside.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert closed.wait(5), "the generator's finally did not run"
