@@ -16,6 +16,11 @@ encoder, which then decides (output or exception) exactly as it always would:
 4. Types orjson does not know: both encoders call ``default`` below, and an
    unknown type is a TypeError naming it.
 
+One nesting limit, ``MAX_DEPTH``, holds for both directions: ``loads``
+refuses a document nested deeper (a request's JSON answers 400), and
+``dumps`` refuses such a value with ValueError rather than overflow the
+stack, so whatever microweb read it can write back.
+
 The extended types (dataclasses, datetime/date/time, UUID, Decimal, Enum,
 set/frozenset, paths, objects with ``model_dump()``) encode the same way on
 both paths: orjson's native forms for the ones it knows equal what
@@ -36,7 +41,12 @@ from typing import Any
 
 import orjson
 
-__all__ = ["default", "dumps", "dumps_orjson"]
+__all__ = ["MAX_DEPTH", "TooDeep", "default", "dumps", "dumps_orjson", "loads"]
+
+#: The deepest nesting of arrays and objects microweb reads or writes. orjson
+#: reads 1,024 levels and writes 254; the stdlib encoder (our fallback) runs out
+#: of stack near 1,000. 512 leaves room for the server's own frames.
+MAX_DEPTH = 512
 
 _PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 _SHORT_NEGATIVE_EXPONENT = re.compile(rb"[0-9]e-[0-9](?![0-9])")
@@ -69,7 +79,46 @@ def default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+class TooDeep(ValueError):
+    """A JSON value nested deeper than ``MAX_DEPTH``."""
+
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_DEPTH} levels")
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    """Whether lists, tuples and dicts nest in ``obj`` more than ``limit`` levels."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            children: Any = value.values()
+        elif kind is list or kind is tuple:
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def loads(data: bytes) -> Any:
+    """Parse JSON with orjson; ``orjson.JSONDecodeError``, or ``TooDeep`` past ``MAX_DEPTH``."""
+    value = orjson.loads(data)
+    # perf: a document with no more brackets than the limit cannot nest deeper
+    # than it: two byte counts, and the walk only for a bracket-heavy body.
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise TooDeep
+    return value
+
+
 def _stdlib_dumps(obj: Any) -> bytes:
+    # orjson handed over (it stops at 254 levels, among other things): the stdlib's
+    # C encoder would overflow the stack past about 1,000, so the limit is checked.
+    if _deeper_than(obj, MAX_DEPTH):
+        raise TooDeep
     return _stdlib_encoder.encode(obj).encode("utf-8")
 
 

@@ -26,6 +26,7 @@ import anyio
 import orjson
 from python_multipart.multipart import parse_options_header
 
+from microweb import _json
 from microweb._http import parse_cookie_header
 from microweb._multipart import FormLimits, parse_multipart, parse_urlencoded
 from microweb.datastructures import URL, Address, FormData, Headers, QueryParams, State
@@ -227,8 +228,8 @@ class Request:
         if self._json is _UNSET:
             body = await self.body()
             try:
-                self._json = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
+                self._json = _json.loads(body)
+            except (orjson.JSONDecodeError, _json.TooDeep) as exc:
                 raise HTTPException(400, f"Invalid JSON body: {exc}") from None
         return self._json
 

@@ -155,3 +155,22 @@ def test_unknown_type_is_a_type_error_naming_it(value: Any) -> None:
 
 def test_orjson_variant_keeps_orjson_behaviour() -> None:
     assert dumps_orjson({1: math.nan, "s": {5}}) == b'{"1":null,"s":[5]}'
+
+
+def test_one_depth_limit_for_reading_and_writing() -> None:
+    from microweb._json import MAX_DEPTH, TooDeep, loads
+
+    deepest = b"[" * MAX_DEPTH + b"]" * MAX_DEPTH
+    value = loads(deepest)
+    assert dumps(value) == deepest  # what was read can be written back
+    with pytest.raises(TooDeep, match=f"deeper than {MAX_DEPTH}"):
+        loads(b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
+    with pytest.raises(TooDeep):
+        loads(b'{"a":' * (MAX_DEPTH + 1) + b"1" + b"}" * (MAX_DEPTH + 1))
+    # Many brackets side by side are not deep.
+    assert loads(b"[" + b"[]," * (MAX_DEPTH * 3) + b"[]]") == [[]] * (MAX_DEPTH * 3 + 1)
+    too_deep: list[object] = []
+    for _ in range(MAX_DEPTH + 400):  # deeper than the stdlib encoder's stack allows
+        too_deep = [too_deep]
+    with pytest.raises(ValueError, match="deeper than"):
+        dumps(too_deep)

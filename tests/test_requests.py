@@ -444,6 +444,28 @@ def test_invalid_json_is_400(body: bytes) -> None:
     assert response.json()["detail"].startswith("Invalid JSON body: ")
 
 
+def test_json_nested_past_the_limit_is_400_and_at_the_limit_echoes_back() -> None:
+    from microweb._json import MAX_DEPTH
+
+    app = App()
+
+    @app.post("/json")
+    async def json_handler(request: Request) -> Any:
+        return await request.json()
+
+    client = TestClient(app)
+    deepest = b"[" * MAX_DEPTH + b"]" * MAX_DEPTH
+    echoed = client.post("/json", content=deepest)
+    assert echoed.status_code == 200
+    assert echoed.content == deepest
+    for depth in (MAX_DEPTH + 1, 1000):  # 1000: orjson reads it, the encoder could not
+        refused = client.post("/json", content=b"[" * depth + b"]" * depth)
+        assert refused.status_code == 400
+        assert refused.json()["detail"] == (
+            f"Invalid JSON body: JSON nested deeper than {MAX_DEPTH} levels"
+        )
+
+
 def test_json_is_parsed_once() -> None:
     app = App()
 
