@@ -43,6 +43,11 @@ Invariants
      the multipart body itself is not (its files are spooled to disk).
      A urlencoded body is bounded as a whole by the caller (``Request``),
      so ``parse_urlencoded`` ignores it.
+   - the request's in-memory budget (``_memory``): text fields are charged
+     to it (413 past it), and so are files while their spool is in memory;
+     a file that would pass it is rolled over to disk first, and a spool
+     that rolls over gives its bytes back. Many small files can never add
+     up to more than the budget in memory.
 
 Text is UTF-8 (RFC 7578 §5.1.2; WHATWG urlencoded); a field name or value
 that is not is a 400. A file name that is not UTF-8 is read as Latin-1.
@@ -63,6 +68,8 @@ from python_multipart import MultipartParser, QuerystringParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
+from microweb._memory import MemoryBudget
+from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import FormData, Headers, UploadFile
 from microweb.exceptions import HTTPException
 
@@ -88,6 +95,7 @@ class FormLimits:
     max_fields: int
     max_part_size: int
     max_body_size: int | None = None
+    budget: MemoryBudget | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_files", "max_fields", "max_part_size"):
@@ -196,6 +204,8 @@ class _MultipartCollector:
         self.items: list[tuple[str, str | UploadFile]] = []
         self.uploads: list[UploadFile] = []
         self.pending: list[tuple[UploadFile, memoryview]] = []
+        self.budget = limits.budget if limits.budget is not None else MemoryBudget(None)
+        self._in_memory: dict[int, int] = {}  # id(upload) -> bytes charged for its spool
         self.ended = False
         self._fields = 0
         self._files = 0
@@ -282,6 +292,8 @@ class _MultipartCollector:
         if len(self._value) + size > self.limits.max_part_size:
             raise _part_too_large(self._name, self.limits.max_part_size)
         self._buffered += size
+        if not self.budget.charge(size):
+            raise HTTPException(413, self.budget.refusal(f"Form field {self._name!r}"))
         max_body_size = self.limits.max_body_size
         if max_body_size is not None and self._buffered > max_body_size:
             raise HTTPException(
@@ -301,10 +313,24 @@ class _MultipartCollector:
         self.ended = True
 
     async def flush(self) -> None:
-        """Write the file bytes queued by the last ``parser.write()``."""
+        """Write the file bytes queued by the last ``parser.write()``, within the budget."""
         pending, self.pending = self.pending, []
+        budget = self.budget
         for upload, data in pending:
+            spool = upload.file
+            key = id(upload)
+            if not getattr(spool, "_rolled", True):
+                size = len(data)
+                if spool.tell() + size > SPOOL_MAX_SIZE:
+                    pass  # this write rolls it over on its own
+                elif budget.charge(size):
+                    self._in_memory[key] = self._in_memory.get(key, 0) + size
+                else:
+                    # Past the request's budget: to disk now, not at 1 MiB.
+                    await run_in_threadpool(spool.rollover)  # type: ignore[attr-defined]
             await upload.write(data)
+            if key in self._in_memory and getattr(spool, "_rolled", True):
+                budget.release(self._in_memory.pop(key))
 
     async def close_all(self) -> None:
         for upload in self.uploads:

@@ -324,3 +324,60 @@ async def test_upload_file_over_any_file_object() -> None:
     assert hashlib.sha256(await upload.read()).hexdigest() == hashlib.sha256(b"abcd").hexdigest()
     await upload.close()
     assert upload.file.closed
+
+
+# --- the request's in-memory budget ---------------------------------------------------
+
+
+def _in_memory(upload: UploadFile) -> bool:
+    return not getattr(upload.file, "_rolled", True)
+
+
+@pytest.mark.anyio
+async def test_many_small_files_never_hold_more_than_the_budget_in_memory() -> None:
+    from microweb._memory import MemoryBudget
+
+    budget = MemoryBudget(100_000)
+    limits = FormLimits(max_files=1000, max_fields=1000, max_part_size=1024, budget=budget)
+    content = bytes(range(256)) * 120  # 30,720 bytes, well under the 1 MiB spool size
+    body = encode((f"f{n}", f"f{n}.bin", content) for n in range(10))
+    form = await parse_multipart(chunked(body, 4096), BOUNDARY, limits)
+    uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+    held = sum(upload.size or 0 for upload in uploads if _in_memory(upload))
+    assert held <= 100_000
+    assert budget.used == held
+    assert sum(not _in_memory(upload) for upload in uploads) >= 7  # the rest went to disk
+    for upload in uploads:  # every byte is there, wherever it is kept
+        assert await upload.read() == content
+    await form.close()
+
+
+@pytest.mark.anyio
+async def test_a_file_rolled_to_disk_on_its_own_gives_its_bytes_back() -> None:
+    from microweb._memory import MemoryBudget
+
+    budget = MemoryBudget(None)
+    limits = FormLimits(max_files=10, max_fields=10, max_part_size=1024, budget=budget)
+    body = encode([("big", "big.bin", b"x" * (SPOOL_MAX_SIZE + 10)), ("small", "s", b"y" * 10)])
+    form = await parse_multipart(chunked(body, 65536), BOUNDARY, limits)
+    big, small = form["big"], form["small"]
+    assert isinstance(big, UploadFile)
+    assert isinstance(small, UploadFile)
+    assert not _in_memory(big)
+    assert _in_memory(small)
+    assert budget.used == 10
+    await form.close()
+
+
+@pytest.mark.anyio
+async def test_text_fields_past_the_budget_answer_413() -> None:
+    from microweb._memory import MemoryBudget
+
+    limits = FormLimits(
+        max_files=10, max_fields=100, max_part_size=1024, budget=MemoryBudget(5000)
+    )
+    body = encode((f"t{n}", None, b"z" * 1000) for n in range(6))
+    with pytest.raises(HTTPException) as caught:
+        await parse_multipart(chunked(body, 512), BOUNDARY, limits)
+    assert caught.value.status_code == 413
+    assert "in-memory budget of 5000 bytes" in str(caught.value.detail)
