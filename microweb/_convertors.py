@@ -116,7 +116,7 @@ class IntegerConvertor(Convertor[int]):
             text = str(value)
         else:
             raise TypeError(f"an int path parameter takes an int, got {value!r}")
-        if _INT.fullmatch(text) is None:
+        if _PATH_INT.fullmatch(text) is None:
             raise ValueError(
                 f"an int path parameter must be a non-negative integer, got {value!r}"
             )
@@ -154,7 +154,7 @@ class FloatConvertor(Convertor[float]):
             text = _plain_decimal(abs(number))
         else:
             raise TypeError(f"a float path parameter takes a float, got {value!r}")
-        if _FLOAT.fullmatch(text) is None:
+        if _PATH_FLOAT.fullmatch(text) is None:
             raise ValueError(
                 f"a float path parameter must be a non-negative decimal, got {value!r}"
             )
@@ -174,7 +174,7 @@ class UUIDConvertor(Convertor[uuid.UUID]):
         if isinstance(value, uuid.UUID):
             return str(value)
         if isinstance(value, str):  # already path text
-            if _UUID.fullmatch(value) is None:
+            if _PATH_UUID.fullmatch(value) is None:
                 raise ValueError(f"a uuid path parameter must be 8-4-4-4-12 hex, got {value!r}")
             return value
         raise TypeError(f"a uuid path parameter takes a uuid.UUID, got {value!r}")
@@ -201,9 +201,11 @@ def _plain_decimal(number: float) -> str:
     return text
 
 
-_INT = re.compile(IntegerConvertor.regex)
-_FLOAT = re.compile(FloatConvertor.regex)
-_UUID = re.compile(UUIDConvertor.regex)
+# The path grammar of each kind, compiled once for ``to_string``: unsigned
+# digits (a path holds no sign; query strings do, see _params).
+_PATH_INT = re.compile(IntegerConvertor.regex)
+_PATH_FLOAT = re.compile(FloatConvertor.regex)
+_PATH_UUID = re.compile(UUIDConvertor.regex)
 
 CONVERTORS: dict[str, Convertor[Any]] = {
     convertor.name: convertor

@@ -44,8 +44,10 @@ __all__ = ["Binding", "ErrorDict", "TemporaryResponse", "bind_endpoint"]
 
 ErrorDict = dict[str, Any]
 
-_INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(
+# The query-string grammar of numbers: a sign, an exponent, inf and nan are
+# allowed (the path convertors' grammar, in _convertors, is unsigned digits).
+_SIGNED_INT = re.compile(r"[+-]?[0-9]+")
+_SIGNED_FLOAT = re.compile(
     r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|nan)", re.I
 )
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -87,13 +89,13 @@ class _Converter:
 
 
 def _to_int(value: str) -> int:
-    if _INT.fullmatch(value) is None:
+    if _SIGNED_INT.fullmatch(value) is None:
         raise ValueError(value)
     return int(value)
 
 
 def _to_float(value: str) -> float:
-    if _FLOAT.fullmatch(value) is None:
+    if _SIGNED_FLOAT.fullmatch(value) is None:
         raise ValueError(value)
     return float(value)
 
