@@ -4,6 +4,8 @@ SPEC.md, "App and routing": a path parameter is ``{name}`` (a ``str``) or
 ``{name:kind}`` with kind one of ``str``, ``int``, ``float``, ``uuid``, ``path``.
 Each kind is one stateless instance in ``CONVERTORS``:
 
+- ``value_type`` is the type of the values it gives handlers (``str`` for
+  ``path``); a handler's annotation for the parameter must accept it.
 - ``regex`` matches one value in a request path. It has no anchors and no
   capturing groups, so the matcher can wrap it in a group of its own; the
   matcher compiles it with ``re.DOTALL`` (a ``path`` value may hold any
@@ -45,6 +47,7 @@ class Convertor(Generic[T]):
 
     name: str
     regex: str
+    value_type: type
 
     def convert(self, value: str) -> T:
         """The Python value of ``value``, a string ``regex`` matched."""
@@ -79,6 +82,7 @@ class StringConvertor(Convertor[str]):
 
     name = "str"
     regex = "[^/]+"
+    value_type = str
 
     def convert(self, value: str) -> str:
         return value
@@ -100,6 +104,7 @@ class IntegerConvertor(Convertor[int]):
 
     name = "int"
     regex = "[0-9]+"
+    value_type = int
 
     def convert(self, value: str) -> int:
         # int() raises ValueError past sys.get_int_max_str_digits(): the route does not match.
@@ -131,6 +136,7 @@ class FloatConvertor(Convertor[float]):
 
     name = "float"
     regex = r"[0-9]+(?:\.[0-9]+)?"
+    value_type = float
 
     def convert(self, value: str) -> float:
         number = float(value)
@@ -166,6 +172,7 @@ class UUIDConvertor(Convertor[uuid.UUID]):
 
     name = "uuid"
     regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    value_type = uuid.UUID
 
     def convert(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)
@@ -185,6 +192,7 @@ class PathConvertor(Convertor[str]):
 
     name = "path"
     regex = ".*"
+    value_type = str
 
     def convert(self, value: str) -> str:
         return value

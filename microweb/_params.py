@@ -8,14 +8,22 @@ nowhere else. Each handler parameter is classified by the rules of SPEC.md
 2. annotated ``Response``                 -> a temporary response to set status/headers/cookies on
 3. annotated ``BackgroundTasks``          -> tasks run after the response is sent
 4. named like a path parameter            -> the converted path value
-5. anything else                          -> the query parameter of that name
+5. unannotated and named ``request``      -> the request
+6. anything else                          -> the query parameter of that name
 
-Query and path values are converted by the annotation (str when there is
-none). A value that is missing or does not convert is collected, and all of
-them are answered together by one 422 listing each with its location.
-A parameter that can be bound to nothing (a type no query string can carry,
-positional-only, a path parameter the handler cannot reach) is a TypeError
-or ValueError when the route is added.
+A path value has the type its convertor gives (``{id:int}`` gives an int);
+the annotation must agree with it (SPEC "Typed request data", Coercion): no
+annotation, ``Any``, ``object``, a base class of that type, ``float`` or
+``complex`` for an int (the numeric tower), or a union holding one of those.
+Only the ``str`` convertor (``{id}``) converts by the annotation instead.
+Query values are converted by the annotation (str when there is none).
+
+A value that is missing or does not convert is collected, and all of them
+are answered together by one 422 listing each with its location. A parameter
+that can be bound to nothing (a type no query string can carry,
+positional-only, a path parameter the handler cannot reach, an annotation
+that disagrees with the path convertor) is a TypeError or ValueError when the
+route is added.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
+from microweb._convertors import Convertor
 from microweb._utils import unwrap_partial
 from microweb.background import BackgroundTasks
 from microweb.datastructures import parse_query_string
@@ -351,13 +360,13 @@ def _type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
 
 def bind_endpoint(
     endpoint: Callable[..., Any],
-    path_params: dict[str, str],
+    path_params: dict[str, Convertor[Any]],
     where: str,
 ) -> Binding:
     """Work out, once, how to call ``endpoint`` for a route.
 
-    ``path_params`` maps each path parameter's name to its convertor's name
-    (``"str"``, ``"int"``...); ``where`` names the route in error messages.
+    ``path_params`` maps each path parameter's name to its convertor;
+    ``where`` names the route in error messages.
     """
     where = f"handler {_describe(endpoint)!r} of {where}"
     try:
@@ -391,6 +400,8 @@ def bind_endpoint(
             background_names.append(name)
         elif name in path_params:
             values.append(_path_param(name, annotation, path_params[name], where))
+        elif name == "request" and annotation is inspect.Parameter.empty:
+            request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
         else:
             values.append(_query_param(name, annotation, parameter.default, where))
 
@@ -417,11 +428,26 @@ def bind_endpoint(
     )
 
 
-def _path_param(name: str, annotation: Any, convertor: str, where: str) -> _ValueParam:
-    # A typed convertor ({id:int}) already gave the value its type; an
-    # annotation converts only what the str convertor matched.
-    if convertor != "str" or annotation in (inspect.Parameter.empty, str, Any):
+# PEP 484's numeric tower: an int is acceptable where a float or complex is expected.
+_NUMERIC_TOWER: dict[type, tuple[type, ...]] = {int: (float, complex), float: (complex,)}
+
+
+def _path_param(name: str, annotation: Any, convertor: Convertor[Any], where: str) -> _ValueParam:
+    if convertor.name != "str":
+        # A typed convertor ({id:int}) already gave the value its type; the
+        # annotation only has to agree with it.
+        value_type = convertor.value_type
+        if not _accepts(annotation, value_type):
+            raise TypeError(
+                f"path parameter {name!r} of {where} is annotated {_type_name(annotation)}, "
+                f"but its converter {{{name}:{convertor.name}}} gives {value_type.__name__}; "
+                f"annotate it {value_type.__name__}, or write {{{name}}} to convert by the "
+                "annotation"
+            )
         return _ValueParam(name, "path", None)
+    if annotation in (inspect.Parameter.empty, str, Any):
+        return _ValueParam(name, "path", None)
+    # The str convertor matched any segment: the annotation converts it.
     converter = _scalar_converter(_unwrap_optional(annotation)[0])
     if converter is None:
         raise TypeError(
@@ -429,6 +455,27 @@ def _path_param(name: str, annotation: Any, convertor: str, where: str) -> _Valu
             f"which a path segment cannot carry; use one of {_QUERY_TYPES}"
         )
     return _ValueParam(name, "path", converter)
+
+
+def _accepts(annotation: Any, value_type: type) -> bool:
+    """True when a handler annotated ``annotation`` may receive a ``value_type``."""
+    if annotation in (inspect.Parameter.empty, Any):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        return any(_accepts(arg, value_type) for arg in typing.get_args(annotation))
+    # origin: list[int], Literal[...] are no classes, whatever isinstance says on 3.10.
+    return (
+        origin is None
+        and isinstance(annotation, type)
+        and (
+            issubclass(value_type, annotation) or annotation in _NUMERIC_TOWER.get(value_type, ())
+        )
+    )
+
+
+def _type_name(annotation: Any) -> str:
+    return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
 
 
 def _query_param(name: str, annotation: Any, default: Any, where: str) -> _ValueParam:

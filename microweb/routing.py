@@ -99,7 +99,7 @@ class Route:
         self._temporary_status = status_code or 200  # a temporary Response starts with it
         self.param_names = tuple(p.name for p in self.compiled.params)
         self.binding: Binding = bind_endpoint(
-            endpoint, {p.name: p.convertor.name for p in self.compiled.params}, where
+            endpoint, {p.name: p.convertor for p in self.compiled.params}, where
         )
         self.is_async = is_async_callable(endpoint)
         # perf: calling a generator function (sync or async) runs none of its
