@@ -18,12 +18,12 @@ annotation, ``Any``, ``object``, a base class of that type, ``float`` or
 Only the ``str`` convertor (``{id}``) converts by the annotation instead.
 Query values are converted by the annotation (str when there is none).
 
-A value that is missing or does not convert is collected, and all of them
-are answered together by one 422 listing each with its location. A parameter
-that can be bound to nothing (a type no query string can carry,
-positional-only, a path parameter the handler cannot reach, an annotation
-that disagrees with the path convertor) is a TypeError or ValueError when the
-route is added.
+A value that is missing or does not convert is collected (``_error`` builds
+each item), and all of them are answered together by one 422 listing each
+with its location. A parameter that can be bound to nothing (a type no query
+string can carry, positional-only, a path parameter the handler cannot reach,
+an annotation that disagrees with the path convertor) is a TypeError or
+ValueError when the route is added.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import typing
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
 from microweb._convertors import Convertor
 from microweb._utils import unwrap_partial
@@ -49,7 +49,7 @@ from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
 
-__all__ = ["Binding", "ErrorDict", "TemporaryResponse", "bind_endpoint"]
+__all__ = ["Binding", "Bound", "ErrorDict", "TemporaryResponse", "bind_endpoint"]
 
 ErrorDict = dict[str, Any]
 
@@ -87,7 +87,10 @@ class TemporaryResponse(Response):
 
 # --- value converters ----------------------------------------------------------
 # Each is (convert, error type, error message); convert raises ValueError (or
-# ArithmeticError/TypeError, as Decimal and friends do) for a value it refuses.
+# ArithmeticError/TypeError, as Decimal and friends do; KeyError for an Enum
+# or Literal choice) for a value it refuses.
+
+_REFUSED = (ValueError, ArithmeticError, TypeError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,15 @@ class _ValueParam:
     default: Any = None
 
 
+class Bound(NamedTuple):
+    """What ``Binding.bind`` made for one request."""
+
+    kwargs: dict[str, Any]  # the handler's arguments
+    response: TemporaryResponse | None  # the temporary Response, when the handler takes one
+    tasks: BackgroundTasks | None  # the BackgroundTasks, when the handler takes them
+    request: Request | None  # the Request, when the handler takes it (closed after the response)
+
+
 class Binding:
     """How to call one endpoint: what to build, and which arguments to fill."""
 
@@ -230,15 +242,15 @@ class Binding:
         self.passthrough = path_names_direct and not (
             request_names or response_names or background_names or self.query
         )
-        self.needs_request = bool(request_names)
 
-    def bind(
-        self, scope: Scope, receive: Receive, status_code: int
-    ) -> tuple[dict[str, Any], TemporaryResponse | None, BackgroundTasks | None]:
-        """Fill the endpoint's arguments for one request, or raise a 422/400."""
+    def bind(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
+        """Fill the endpoint's arguments for one request, or raise a 422/400.
+
+        ``status_code`` is what a temporary Response starts with.
+        """
         path_params: dict[str, Any] = scope["path_params"]
         if self.passthrough:
-            return path_params, None, None
+            return Bound(path_params, None, None, None)
         kwargs: dict[str, Any] = {}
         errors: list[ErrorDict] = []
         for param in self.path:
@@ -266,11 +278,17 @@ class Binding:
             tasks = BackgroundTasks()
             for name in self.background_names:
                 kwargs[name] = tasks
+        request = None
         if self.request_names:
             request = Request(scope, receive)
             for name in self.request_names:
                 kwargs[name] = request
-        return kwargs, temporary, tasks
+        return Bound(kwargs, temporary, tasks, request)
+
+
+def _error(param: _ValueParam, message: str, error_type: str) -> ErrorDict:
+    """One item of a 422's ``detail`` (SPEC "Handler parameters"), for ``param``."""
+    return {"loc": [param.location, param.name], "msg": message, "type": error_type}
 
 
 def _convert_into(
@@ -282,14 +300,8 @@ def _convert_into(
         return
     try:
         kwargs[param.name] = converter.convert(raw)
-    except (ValueError, ArithmeticError, TypeError, KeyError):
-        errors.append(
-            {
-                "loc": [param.location, param.name],
-                "msg": converter.message,
-                "type": converter.error_type,
-            }
-        )
+    except _REFUSED:
+        errors.append(_error(param, converter.message, converter.error_type))
 
 
 def _bind_query(
@@ -312,14 +324,8 @@ def _bind_query(
         for raw in raw_values:
             try:
                 converted.append(converter.convert(raw))
-            except (ValueError, ArithmeticError, TypeError, KeyError):
-                errors.append(
-                    {
-                        "loc": ["query", param.name],
-                        "msg": converter.message,
-                        "type": converter.error_type,
-                    }
-                )
+            except _REFUSED:
+                errors.append(_error(param, converter.message, converter.error_type))
                 return
         kwargs[param.name] = converted
         return
@@ -332,9 +338,7 @@ def _bind_query(
 
 def _missing(kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam) -> None:
     if param.required:
-        errors.append(
-            {"loc": [param.location, param.name], "msg": "Field required", "type": "missing"}
-        )
+        errors.append(_error(param, "Field required", "missing"))
     elif isinstance(param.default, list):
         kwargs[param.name] = list(param.default)  # never hand out the shared default
     else:

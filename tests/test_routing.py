@@ -588,3 +588,30 @@ def test_generator_handlers_are_called_on_the_loop() -> None:
     client = TestClient(app)
     assert client.get("/agen").text == "ab"
     assert client.get("/gen").text == "c"
+
+
+# --- routes are immutable descriptions; the decorators are methods ------------------
+
+
+def test_a_route_cannot_be_changed() -> None:
+    route = Route("/x", lambda: None)
+    with pytest.raises(AttributeError, match="cannot assign to field 'response_class'"):
+        route.response_class = HTMLResponse  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="cannot delete field 'path'"):
+        del route.path
+    App(default_response_class=HTMLResponse, routes=[route])
+    assert route.response_class is None
+
+
+def test_app_decorators_are_methods_of_the_class() -> None:
+    import inspect
+    import pydoc
+    import re
+
+    text = re.sub(".\b", "", pydoc.render_doc(App))  # help(App), without the bold
+    for name in ("get", "post", "put", "patch", "delete", "head", "options", "route"):
+        assert inspect.isfunction(getattr(App, name)), name
+        assert f" {name}(self" in text, name
+    for name in ("add_route", "include_router", "url_path_for"):
+        assert inspect.isfunction(getattr(App, name)), name
+    assert "get" not in vars(App())
