@@ -23,7 +23,8 @@ When the handler took a temporary ``Response`` (SPEC "Handler parameters"),
 its status applies to the response made from the return value; its headers,
 cookies and background are merged into the response that is sent, a header
 never twice, the cookies of both; a returned Response shared between
-requests is merged on a copy.
+requests is merged on a copy. The temporary Response returned itself is sent
+as a response of its own: its status, headers and cookies once, no body.
 """
 
 from __future__ import annotations
@@ -146,7 +147,10 @@ class BindingEndpoint(Endpoint):
 
     def _merge(self, result: Any, temporary: TemporaryResponse) -> Response:
         """Coercion when the handler took a temporary Response: merge it in."""
-        if isinstance(result, Response):
+        if result is temporary:
+            # Returned itself: a response of its own (its background runs once, after).
+            response = Response(status_code=temporary.status_code)
+        elif isinstance(result, Response):
             if not temporary.raw_headers:
                 return result
             # The handler may return a shared object: merge into a copy.

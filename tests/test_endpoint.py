@@ -5,11 +5,54 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from microweb import App, BackgroundTasks, Router
+from microweb import App, BackgroundTasks, Response, Router
 from microweb._endpoint import BindingEndpoint, Endpoint
+from microweb.background import BackgroundTask
 from microweb.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from microweb.routing import Route
 from microweb.testclient import TestClient
+
+
+def test_returning_the_temporary_response_sends_it_once() -> None:
+    app = App()
+    done: list[str] = []
+
+    @app.post("/login", status_code=201)
+    def login(response: Response) -> Response:
+        response.headers["x-trace"] = "t1"
+        response.set_cookie("session", "abc")
+        response.background = BackgroundTask(done.append, "audit")
+        return response  # as FastAPI allows
+
+    @app.post("/logout")
+    def logout(response: Response) -> Response:
+        response.status_code = 202
+        response.delete_cookie("session")
+        return response
+
+    client = TestClient(app)
+    r = client.post("/login")
+    assert (r.status_code, r.content) == (201, b"")  # the route's status, an empty body
+    assert r.headers.get_list("set-cookie") == ["session=abc; Path=/; SameSite=Lax"]
+    assert r.headers.get_list("x-trace") == ["t1"]
+    assert r.headers.get_list("content-length") == ["0"]
+    assert done == ["audit"]
+    r = client.post("/logout")
+    assert (r.status_code, r.content) == (202, b"")  # the status it set
+    assert len(r.headers.get_list("set-cookie")) == 1
+
+
+def test_returning_the_temporary_response_with_a_bodyless_status() -> None:
+    app = App()
+
+    @app.delete("/x")
+    def remove(response: Response) -> Response:
+        response.status_code = 204
+        return response
+
+    r = TestClient(app).delete("/x")
+    assert (r.status_code, r.content) == (204, b"")
+    assert "content-length" not in r.headers
 
 
 def test_a_route_in_two_apps_answers_with_each_apps_class() -> None:
