@@ -34,7 +34,9 @@ A router answers:
   route, whose response then sends no body.
 
 404 and 405 are raised as ``HTTPException`` so the app's exception handlers
-(by status code too) can replace them.
+(by status code too) can replace them. A ``root_path`` (ASGI: where the app is
+mounted) is taken off the front of the path only at a segment boundary:
+root_path ``/product`` leaves ``/products`` as it is.
 
 The decorators (``get``, ``post``... ``route``) and ``add_route`` are written
 once, on ``RouteDecorators``, which ``App`` and ``Router`` share: each
@@ -232,6 +234,13 @@ def _join(prefix: str, where: str) -> str:
     if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
         raise ValueError(f"{where} {prefix!r} must start with '/' and not end with '/'")
     return prefix
+
+
+def _without_root(path: str, root_path: str) -> str:
+    """``path`` with ``root_path`` taken off its front, at a segment boundary only."""
+    if path.startswith(root_path) and path[len(root_path) : len(root_path) + 1] in ("", "/"):
+        return path[len(root_path) :] or "/"
+    return path  # a server that keeps root_path out of path, or /products for /product
 
 
 # --- the decorators, written once -----------------------------------------------------
@@ -459,8 +468,8 @@ class Router(RouteDecorators):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         root_path = scope.get("root_path")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :] or "/"
+        if root_path:
+            path = _without_root(path, root_path)
         values: list[Any] = []
         table = self._matcher.match_static(path)
         if table is None:
@@ -486,7 +495,8 @@ class Router(RouteDecorators):
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
             if self._matcher.match(other) is not None:
-                root = scope["path"][: len(scope["path"]) - len(path)]  # the root_path part
+                # What _without_root took off the front: the root_path, or nothing.
+                root = scope["path"][: len(scope["path"]) - len(path)]
                 target = quote(root + other, safe=_URL_SAFE)
                 url = URL(scope=scope).replace(path=target)
                 await RedirectResponse(str(url))(scope, receive, send)

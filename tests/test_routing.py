@@ -615,3 +615,41 @@ def test_app_decorators_are_methods_of_the_class() -> None:
     for name in ("add_route", "include_router", "url_path_for"):
         assert inspect.isfunction(getattr(App, name)), name
     assert "get" not in vars(App())
+
+
+def test_root_path_is_stripped_at_a_segment_boundary_only() -> None:
+    app = App()
+
+    @app.get("/products")
+    def products() -> str:
+        return "all products"
+
+    @app.get("/")
+    def home() -> str:
+        return "home"
+
+    client = TestClient(app, root_path="/product")
+    assert client.get("/products").json() == "all products"
+    assert client.get("/product").json() == "home"
+    assert client.get("/product/").json() == "home"
+    assert client.get("/product/products").json() == "all products"
+
+
+def test_slash_redirect_with_root_path_at_a_segment_boundary_only() -> None:
+    app = App()
+
+    @app.get("/products")
+    def products() -> str:
+        return "all products"
+
+    @app.get("/items")
+    def items() -> str:
+        return "items"
+
+    client = TestClient(app, root_path="/product", follow_redirects=False)
+    r = client.get("/products/")
+    assert r.status_code == 307
+    assert r.headers["location"] == "http://testserver/products"
+    r = client.get("/product/items/")
+    assert r.status_code == 307
+    assert r.headers["location"] == "http://testserver/product/items"
