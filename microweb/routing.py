@@ -344,6 +344,8 @@ class RouteDecorators(abc.ABC):
 
             @app.route("/items/{item_id:int}", methods=["GET", "PUT"])
             async def item(item_id: int, request: Request) -> dict[str, Any]: ...
+
+        Raises ``TypeError`` when used without a path (``@app.route``).
         """
         return self._decorator("route", path, methods, name, response_class, status_code)
 
@@ -364,6 +366,16 @@ class RouteDecorators(abc.ABC):
         response_class: type[Response] | None,
         status_code: int | None,
     ) -> Callable[[F], F]:
+        if not isinstance(path, str):
+            owner = "router" if isinstance(self, Router) else "app"
+            if callable(path):
+                # ``@app.get`` over a function, without the parentheses.
+                raise TypeError(
+                    f"{owner}.{called}() got the function {path!r} instead of a path; "
+                    f'write @{owner}.{called}("/path") with the path in parentheses'
+                )
+            raise TypeError(f"the path of a route must be a str, got {path!r}")
+
         def register(endpoint: F) -> F:
             self.add_route(
                 path,

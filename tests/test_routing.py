@@ -617,6 +617,22 @@ def test_app_decorators_are_methods_of_the_class() -> None:
     assert "get" not in vars(App())
 
 
+@pytest.mark.parametrize("owner", [App, Router])
+@pytest.mark.parametrize(
+    "decorator", ["get", "post", "put", "patch", "delete", "head", "options", "route"]
+)
+def test_decorator_without_parentheses_is_a_type_error(owner: type[Any], decorator: str) -> None:
+    target = owner()
+
+    def handler() -> str:
+        return "x"
+
+    name = "router" if owner is Router else "app"
+    with pytest.raises(TypeError, match=rf'write @{name}\.{decorator}\("/path"\)'):
+        getattr(target, decorator)(handler)
+    assert target.routes == []
+
+
 def test_root_path_is_stripped_at_a_segment_boundary_only() -> None:
     app = App()
 
