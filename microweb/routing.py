@@ -20,10 +20,13 @@ the app's). The router files what ``compile`` returns:
 
 That is the whole interface a router uses, ``BaseRoute``: a ``name`` (for
 ``url_path_for``), ``url_path_for``, ``under(prefix)`` (the same route
-re-rooted, for ``include_router``) and ``compile``. A ``WebSocketRoute``
-returns a ``PathEntry`` too (for the websocket scope type); a ``Mount`` or a
-``Host`` will return a prefix entry, which the router tries after the paths,
-longest prefix first (SPEC "Static files, mounting and templates").
+re-rooted, for ``include_router``) and ``compile``. It is the seam for the
+routes SPEC adds next, none of them built yet: a ``WebSocketRoute`` will
+compile to a ``PathEntry`` too (an endpoint for the websocket scope type);
+a ``Mount`` or a ``Host`` to a prefix entry (a prefix or host template and
+the ASGI app below it), which the router will try after the paths, longest
+prefix first, and whose name is a namespace for ``url_path_for``
+(``"api:item"``) (SPEC "WebSockets", "Static files, mounting and templates").
 
 A router answers:
 
