@@ -4,6 +4,8 @@ SPEC.md, "App and routing": a path parameter is ``{name}`` (a ``str``) or
 ``{name:kind}`` with kind one of ``str``, ``int``, ``float``, ``uuid``, ``path``.
 Each kind is one stateless instance in ``CONVERTORS``:
 
+- ``value_type`` is the type of the values it gives handlers (``str`` for
+  ``path``); a handler's annotation for the parameter must accept it.
 - ``regex`` matches one value in a request path. It has no anchors and no
   capturing groups, so the matcher can wrap it in a group of its own; the
   matcher compiles it with ``re.DOTALL`` (a ``path`` value may hold any
@@ -45,6 +47,7 @@ class Convertor(Generic[T]):
 
     name: str
     regex: str
+    value_type: type
 
     def convert(self, value: str) -> T:
         """The Python value of ``value``, a string ``regex`` matched."""
@@ -79,6 +82,7 @@ class StringConvertor(Convertor[str]):
 
     name = "str"
     regex = "[^/]+"
+    value_type = str
 
     def convert(self, value: str) -> str:
         return value
@@ -100,6 +104,7 @@ class IntegerConvertor(Convertor[int]):
 
     name = "int"
     regex = "[0-9]+"
+    value_type = int
 
     def convert(self, value: str) -> int:
         # int() raises ValueError past sys.get_int_max_str_digits(): the route does not match.
@@ -116,7 +121,7 @@ class IntegerConvertor(Convertor[int]):
             text = str(value)
         else:
             raise TypeError(f"an int path parameter takes an int, got {value!r}")
-        if _INT.fullmatch(text) is None:
+        if _PATH_INT.fullmatch(text) is None:
             raise ValueError(
                 f"an int path parameter must be a non-negative integer, got {value!r}"
             )
@@ -131,6 +136,7 @@ class FloatConvertor(Convertor[float]):
 
     name = "float"
     regex = r"[0-9]+(?:\.[0-9]+)?"
+    value_type = float
 
     def convert(self, value: str) -> float:
         number = float(value)
@@ -154,7 +160,7 @@ class FloatConvertor(Convertor[float]):
             text = _plain_decimal(abs(number))
         else:
             raise TypeError(f"a float path parameter takes a float, got {value!r}")
-        if _FLOAT.fullmatch(text) is None:
+        if _PATH_FLOAT.fullmatch(text) is None:
             raise ValueError(
                 f"a float path parameter must be a non-negative decimal, got {value!r}"
             )
@@ -166,6 +172,7 @@ class UUIDConvertor(Convertor[uuid.UUID]):
 
     name = "uuid"
     regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    value_type = uuid.UUID
 
     def convert(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)
@@ -174,7 +181,7 @@ class UUIDConvertor(Convertor[uuid.UUID]):
         if isinstance(value, uuid.UUID):
             return str(value)
         if isinstance(value, str):  # already path text
-            if _UUID.fullmatch(value) is None:
+            if _PATH_UUID.fullmatch(value) is None:
                 raise ValueError(f"a uuid path parameter must be 8-4-4-4-12 hex, got {value!r}")
             return value
         raise TypeError(f"a uuid path parameter takes a uuid.UUID, got {value!r}")
@@ -185,6 +192,7 @@ class PathConvertor(Convertor[str]):
 
     name = "path"
     regex = ".*"
+    value_type = str
 
     def convert(self, value: str) -> str:
         return value
@@ -201,9 +209,11 @@ def _plain_decimal(number: float) -> str:
     return text
 
 
-_INT = re.compile(IntegerConvertor.regex)
-_FLOAT = re.compile(FloatConvertor.regex)
-_UUID = re.compile(UUIDConvertor.regex)
+# The path grammar of each kind, compiled once for ``to_string``: unsigned
+# digits (a path holds no sign; query strings do, see _params).
+_PATH_INT = re.compile(IntegerConvertor.regex)
+_PATH_FLOAT = re.compile(FloatConvertor.regex)
+_PATH_UUID = re.compile(UUIDConvertor.regex)
 
 CONVERTORS: dict[str, Convertor[Any]] = {
     convertor.name: convertor

@@ -8,14 +8,22 @@ nowhere else. Each handler parameter is classified by the rules of SPEC.md
 2. annotated ``Response``                 -> a temporary response to set status/headers/cookies on
 3. annotated ``BackgroundTasks``          -> tasks run after the response is sent
 4. named like a path parameter            -> the converted path value
-5. anything else                          -> the query parameter of that name
+5. unannotated and named ``request``      -> the request
+6. anything else                          -> the query parameter of that name
 
-Query and path values are converted by the annotation (str when there is
-none). A value that is missing or does not convert is collected, and all of
-them are answered together by one 422 listing each with its location.
-A parameter that can be bound to nothing (a type no query string can carry,
-positional-only, a path parameter the handler cannot reach) is a TypeError
-or ValueError when the route is added.
+A path value has the type its convertor gives (``{id:int}`` gives an int);
+the annotation must agree with it (SPEC "Typed request data", Coercion): no
+annotation, ``Any``, ``object``, a base class of that type, ``float`` or
+``complex`` for an int (the numeric tower), or a union holding one of those.
+Only the ``str`` convertor (``{id}``) converts by the annotation instead.
+Query values are converted by the annotation (str when there is none).
+
+A value that is missing or does not convert is collected (``_error`` builds
+each item), and all of them are answered together by one 422 listing each
+with its location. A parameter that can be bound to nothing (a type no query
+string can carry, positional-only, a path parameter the handler cannot reach,
+an annotation that disagrees with the path convertor) is a TypeError or
+ValueError when the route is added.
 """
 
 from __future__ import annotations
@@ -30,8 +38,9 @@ import typing
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal, NamedTuple, Union
 
+from microweb._convertors import Convertor
 from microweb._utils import unwrap_partial
 from microweb.background import BackgroundTasks
 from microweb.datastructures import parse_query_string
@@ -40,12 +49,14 @@ from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
 
-__all__ = ["Binding", "ErrorDict", "TemporaryResponse", "bind_endpoint"]
+__all__ = ["Binding", "Bound", "ErrorDict", "TemporaryResponse", "bind_endpoint"]
 
 ErrorDict = dict[str, Any]
 
-_INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(
+# The query-string grammar of numbers: a sign, an exponent, inf and nan are
+# allowed (the path convertors' grammar, in _convertors, is unsigned digits).
+_SIGNED_INT = re.compile(r"[+-]?[0-9]+")
+_SIGNED_FLOAT = re.compile(
     r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|nan)", re.I
 )
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -76,7 +87,10 @@ class TemporaryResponse(Response):
 
 # --- value converters ----------------------------------------------------------
 # Each is (convert, error type, error message); convert raises ValueError (or
-# ArithmeticError/TypeError, as Decimal and friends do) for a value it refuses.
+# ArithmeticError/TypeError, as Decimal and friends do; KeyError for an Enum
+# or Literal choice) for a value it refuses.
+
+_REFUSED = (ValueError, ArithmeticError, TypeError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -87,13 +101,13 @@ class _Converter:
 
 
 def _to_int(value: str) -> int:
-    if _INT.fullmatch(value) is None:
+    if _SIGNED_INT.fullmatch(value) is None:
         raise ValueError(value)
     return int(value)
 
 
 def _to_float(value: str) -> float:
-    if _FLOAT.fullmatch(value) is None:
+    if _SIGNED_FLOAT.fullmatch(value) is None:
         raise ValueError(value)
     return float(value)
 
@@ -194,6 +208,15 @@ class _ValueParam:
     default: Any = None
 
 
+class Bound(NamedTuple):
+    """What ``Binding.bind`` made for one request."""
+
+    kwargs: dict[str, Any]  # the handler's arguments
+    response: TemporaryResponse | None  # the temporary Response, when the handler takes one
+    tasks: BackgroundTasks | None  # the BackgroundTasks, when the handler takes them
+    request: Request | None  # the Request, when the handler takes it (closed after the response)
+
+
 class Binding:
     """How to call one endpoint: what to build, and which arguments to fill."""
 
@@ -219,15 +242,15 @@ class Binding:
         self.passthrough = path_names_direct and not (
             request_names or response_names or background_names or self.query
         )
-        self.needs_request = bool(request_names)
 
-    def bind(
-        self, scope: Scope, receive: Receive, status_code: int
-    ) -> tuple[dict[str, Any], TemporaryResponse | None, BackgroundTasks | None]:
-        """Fill the endpoint's arguments for one request, or raise a 422/400."""
+    def bind(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
+        """Fill the endpoint's arguments for one request, or raise a 422/400.
+
+        ``status_code`` is what a temporary Response starts with.
+        """
         path_params: dict[str, Any] = scope["path_params"]
         if self.passthrough:
-            return path_params, None, None
+            return Bound(path_params, None, None, None)
         kwargs: dict[str, Any] = {}
         errors: list[ErrorDict] = []
         for param in self.path:
@@ -255,11 +278,17 @@ class Binding:
             tasks = BackgroundTasks()
             for name in self.background_names:
                 kwargs[name] = tasks
+        request = None
         if self.request_names:
             request = Request(scope, receive)
             for name in self.request_names:
                 kwargs[name] = request
-        return kwargs, temporary, tasks
+        return Bound(kwargs, temporary, tasks, request)
+
+
+def _error(param: _ValueParam, message: str, error_type: str) -> ErrorDict:
+    """One item of a 422's ``detail`` (SPEC "Handler parameters"), for ``param``."""
+    return {"loc": [param.location, param.name], "msg": message, "type": error_type}
 
 
 def _convert_into(
@@ -271,14 +300,8 @@ def _convert_into(
         return
     try:
         kwargs[param.name] = converter.convert(raw)
-    except (ValueError, ArithmeticError, TypeError, KeyError):
-        errors.append(
-            {
-                "loc": [param.location, param.name],
-                "msg": converter.message,
-                "type": converter.error_type,
-            }
-        )
+    except _REFUSED:
+        errors.append(_error(param, converter.message, converter.error_type))
 
 
 def _bind_query(
@@ -301,14 +324,8 @@ def _bind_query(
         for raw in raw_values:
             try:
                 converted.append(converter.convert(raw))
-            except (ValueError, ArithmeticError, TypeError, KeyError):
-                errors.append(
-                    {
-                        "loc": ["query", param.name],
-                        "msg": converter.message,
-                        "type": converter.error_type,
-                    }
-                )
+            except _REFUSED:
+                errors.append(_error(param, converter.message, converter.error_type))
                 return
         kwargs[param.name] = converted
         return
@@ -321,9 +338,7 @@ def _bind_query(
 
 def _missing(kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam) -> None:
     if param.required:
-        errors.append(
-            {"loc": [param.location, param.name], "msg": "Field required", "type": "missing"}
-        )
+        errors.append(_error(param, "Field required", "missing"))
     elif isinstance(param.default, list):
         kwargs[param.name] = list(param.default)  # never hand out the shared default
     else:
@@ -349,13 +364,13 @@ def _type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
 
 def bind_endpoint(
     endpoint: Callable[..., Any],
-    path_params: dict[str, str],
+    path_params: dict[str, Convertor[Any]],
     where: str,
 ) -> Binding:
     """Work out, once, how to call ``endpoint`` for a route.
 
-    ``path_params`` maps each path parameter's name to its convertor's name
-    (``"str"``, ``"int"``...); ``where`` names the route in error messages.
+    ``path_params`` maps each path parameter's name to its convertor;
+    ``where`` names the route in error messages.
     """
     where = f"handler {_describe(endpoint)!r} of {where}"
     try:
@@ -389,6 +404,8 @@ def bind_endpoint(
             background_names.append(name)
         elif name in path_params:
             values.append(_path_param(name, annotation, path_params[name], where))
+        elif name == "request" and annotation is inspect.Parameter.empty:
+            request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
         else:
             values.append(_query_param(name, annotation, parameter.default, where))
 
@@ -415,11 +432,26 @@ def bind_endpoint(
     )
 
 
-def _path_param(name: str, annotation: Any, convertor: str, where: str) -> _ValueParam:
-    # A typed convertor ({id:int}) already gave the value its type; an
-    # annotation converts only what the str convertor matched.
-    if convertor != "str" or annotation in (inspect.Parameter.empty, str, Any):
+# PEP 484's numeric tower: an int is acceptable where a float or complex is expected.
+_NUMERIC_TOWER: dict[type, tuple[type, ...]] = {int: (float, complex), float: (complex,)}
+
+
+def _path_param(name: str, annotation: Any, convertor: Convertor[Any], where: str) -> _ValueParam:
+    if convertor.name != "str":
+        # A typed convertor ({id:int}) already gave the value its type; the
+        # annotation only has to agree with it.
+        value_type = convertor.value_type
+        if not _accepts(annotation, value_type):
+            raise TypeError(
+                f"path parameter {name!r} of {where} is annotated {_type_name(annotation)}, "
+                f"but its converter {{{name}:{convertor.name}}} gives {value_type.__name__}; "
+                f"annotate it {value_type.__name__}, or write {{{name}}} to convert by the "
+                "annotation"
+            )
         return _ValueParam(name, "path", None)
+    if annotation in (inspect.Parameter.empty, str, Any):
+        return _ValueParam(name, "path", None)
+    # The str convertor matched any segment: the annotation converts it.
     converter = _scalar_converter(_unwrap_optional(annotation)[0])
     if converter is None:
         raise TypeError(
@@ -427,6 +459,27 @@ def _path_param(name: str, annotation: Any, convertor: str, where: str) -> _Valu
             f"which a path segment cannot carry; use one of {_QUERY_TYPES}"
         )
     return _ValueParam(name, "path", converter)
+
+
+def _accepts(annotation: Any, value_type: type) -> bool:
+    """True when a handler annotated ``annotation`` may receive a ``value_type``."""
+    if annotation in (inspect.Parameter.empty, Any):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        return any(_accepts(arg, value_type) for arg in typing.get_args(annotation))
+    # origin: list[int], Literal[...] are no classes, whatever isinstance says on 3.10.
+    return (
+        origin is None
+        and isinstance(annotation, type)
+        and (
+            issubclass(value_type, annotation) or annotation in _NUMERIC_TOWER.get(value_type, ())
+        )
+    )
+
+
+def _type_name(annotation: Any) -> str:
+    return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
 
 
 def _query_param(name: str, annotation: Any, default: Any, where: str) -> _ValueParam:

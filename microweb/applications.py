@@ -7,7 +7,7 @@ A request's way through (the stack is built once, on the first call)::
       App._dispatch          lifespan -> _lifespan; http -> _http
         App._http            the error boundary: any exception below becomes a response
           Router             match, 404/405/OPTIONS/HEAD
-            Route            bind arguments, call the handler, coerce, send
+            Endpoint         bind arguments, call the handler, coerce, send (per route, compiled)
 
 The error boundary (SPEC "Errors") answers an exception that escaped the
 router, in this order: a handler registered for its status code (for an
@@ -29,13 +29,14 @@ from typing import Any, TypeVar
 
 import anyio
 
+from microweb._endpoint import Endpoint
 from microweb._utils import is_async_callable
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
 from microweb.exceptions import HTTPException
 from microweb.requests import ClientDisconnect, Request
 from microweb.responses import BODYLESS_STATUSES, JSONResponse, PlainTextResponse, Response
-from microweb.routing import Route, Router
+from microweb.routing import BaseRoute, RouteDecorators, Router
 from microweb.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -48,7 +49,7 @@ Lifespan = Callable[[Any], AbstractAsyncContextManager[Mapping[str, Any] | None]
 MiddlewareSpec = tuple[Callable[..., ASGIApp], Mapping[str, Any]]
 
 
-class App:
+class App(RouteDecorators):
     """A microweb application: an ASGI app that routes requests to handlers.
 
     ::
@@ -78,7 +79,7 @@ class App:
         self,
         *,
         default_response_class: type[Response] = JSONResponse,
-        routes: Sequence[Route] | None = None,
+        routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[MiddlewareSpec | Callable[..., ASGIApp]] | None = None,
         exception_handlers: Mapping[type[Exception] | int, ExceptionHandler] | None = None,
         lifespan: Lifespan | None = None,
@@ -112,17 +113,6 @@ class App:
         from microweb._streaming import StreamRegistry
 
         self._stream_registry = StreamRegistry()
-        # Routing methods come straight from the router.
-        self.get = self.router.get
-        self.post = self.router.post
-        self.put = self.router.put
-        self.patch = self.router.patch
-        self.delete = self.router.delete
-        self.head = self.router.head
-        self.options = self.router.options
-        self.route = self.router.route
-        self.add_route = self.router.add_route
-        self.url_path_for = self.router.url_path_for
 
     @property
     def shutdown_event(self) -> anyio.Event:
@@ -144,13 +134,31 @@ class App:
         """
         return self._stream_registry.shutdown_event
 
+    # --- routes -----------------------------------------------------------------
+    # The decorators (get, post... route) and add_route come from RouteDecorators.
+
     @property
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[Endpoint]:
+        """What the app answers with, in the order added; see ``Router.routes``."""
         return self.router.routes
+
+    def add(self, route: BaseRoute) -> None:
+        """Add a ``Route`` as it is."""
+        self.router.add(route)
 
     def include_router(self, router: Router, prefix: str = "") -> None:
         """Add every route of ``router`` under ``prefix``; see ``Router.include_router``."""
         self.router.include_router(router, prefix)
+
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route called ``name`` with ``params`` filled in::
+
+            app.url_path_for("read_item", item_id=5)  # "/items/5"
+
+        Raises ``ValueError`` for an unknown name, or a missing, extra or
+        unconvertible parameter.
+        """
+        return self.router.url_path_for(name, **params)
 
     # --- errors -----------------------------------------------------------------
 

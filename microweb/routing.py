@@ -1,15 +1,34 @@
 """Routes and routers: from a request path to the handler that answers it.
 
-A ``Route`` is one path template, its methods and its handler, with
-everything decided when it is made: the compiled path, how each handler
-parameter is bound (``_params``), whether the handler is async. Its response
-class is settled when it joins a router: the route's own ``response_class``,
-else its router's default, else (at ``include_router``) the including
-router's default, up to the app's.
+Theory of operation
+-------------------
+A route is an immutable description. ``Route`` holds a path, its methods, its
+handler and what derives from those alone, validated when it is made: the
+compiled path and how each handler parameter is bound (``_params``). Nothing
+a router does changes it, so one Route may sit in any number of routers.
 
-A ``Router`` keeps one ``_PathEntry`` per distinct path in a ``Matcher``
-(a dict for static paths, a segment tree for the rest: the cost of a match
-does not grow with the number of routes), and answers:
+A router *compiles* each route it is given into objects of its own, with
+what the router decides: for a ``Route``, an ``Endpoint`` (``_endpoint``)
+with the response class settled (the route's own, else its router's
+default, else, at ``include_router``, the including router's default, up to
+the app's). The router files what ``compile`` returns:
+
+- a ``PathEntry``: an app answering some methods on one path. The router
+  keeps one ``_MethodTable`` per distinct path in a ``Matcher`` (a dict for
+  static paths, a segment tree for the rest: the cost of a match does not
+  grow with the number of routes).
+
+That is the whole interface a router uses, ``BaseRoute``: a ``name`` (for
+``url_path_for``), ``url_path_for``, ``under(prefix)`` (the same route
+re-rooted, for ``include_router``) and ``compile``. It is the seam for the
+routes SPEC adds next, none of them built yet: a ``WebSocketRoute`` will
+compile to a ``PathEntry`` too (an endpoint for the websocket scope type);
+a ``Mount`` or a ``Host`` to a prefix entry (a prefix or host template and
+the ASGI app below it), which the router will try after the paths, longest
+prefix first, and whose name is a namespace for ``url_path_for``
+(``"api:item"``) (SPEC "WebSockets", "Static files, mounting and templates").
+
+A router answers:
 
 - no path matches: 404 (after trying the path with/without a trailing slash
   when ``redirect_slashes``: a 307 to the one that exists);
@@ -18,32 +37,35 @@ does not grow with the number of routes), and answers:
   route, whose response then sends no body.
 
 404 and 405 are raised as ``HTTPException`` so the app's exception handlers
-(by status code too) can replace them.
+(by status code too) can replace them. A ``root_path`` (ASGI: where the app is
+mounted) is taken off the front of the path only at a segment boundary:
+root_path ``/product`` leaves ``/products`` as it is.
+
+The decorators (``get``, ``post``... ``route``) and ``add_route`` are written
+once, on ``RouteDecorators``, which ``App`` and ``Router`` share: each
+supplies the one ``add`` hook.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
+import abc
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 from urllib.parse import quote
 
+from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._matcher import CompiledPath, Matcher, compile_path
-from microweb._params import Binding, TemporaryResponse, bind_endpoint
-from microweb._utils import is_async_callable, unwrap_partial
-from microweb.concurrency import run_in_threadpool
+from microweb._params import Binding, bind_endpoint
 from microweb.datastructures import URL, encode_header
 from microweb.exceptions import HTTPException
-from microweb.responses import JSONResponse, RedirectResponse, Response
+from microweb.responses import RedirectResponse, Response
 from microweb.types import Receive, Scope, Send
 
 __all__ = ["Route", "Router"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# SPEC "Return-value coercion" 3: None with these statuses gives an empty body.
-_EMPTY_FOR_NONE = (204, 304)
 _URL_SAFE = "/:@!$&'()*+,;=~"
 
 
@@ -56,14 +78,60 @@ def _check_response_class(response_class: Any, where: str) -> None:
         )
 
 
-class Route:
-    """One path, its methods and its handler.
+class PathEntry(NamedTuple):
+    """What a compiled route asks its router to file: ``app`` answers ``methods`` on ``path``."""
+
+    path: CompiledPath
+    methods: frozenset[str]
+    app: Endpoint
+
+
+class BaseRoute(abc.ABC):
+    """What a router holds: a description it can name, re-root and compile."""
+
+    __slots__ = ()
+
+    name: str
+
+    @abc.abstractmethod
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route called ``name`` (this one) with ``params`` filled in."""
+
+    @abc.abstractmethod
+    def under(self, prefix: str) -> BaseRoute:
+        """The same route with ``prefix`` in front of its path (``include_router``)."""
+
+    @abc.abstractmethod
+    def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:
+        """What a router whose default response class is given files for this route."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)
+class Route(BaseRoute):
+    """One path, its methods and its handler: an immutable description.
 
     ``Route(path, endpoint, *, methods=None, name=None, response_class=None,
-    status_code=None)``; methods default to ``["GET"]``. Pass routes to
-    ``App(routes=[...])`` or ``Router(routes=[...])``, or let the decorators
-    make them.
+    status_code=None)``; methods default to ``["GET"]``, the name to the
+    function's name. Pass routes to ``App(routes=[...])`` or
+    ``Router(routes=[...])``, or let the decorators make them. A Route is
+    also an ASGI app on its own, answering with its own ``response_class``
+    (JSON without one) once ``scope["path_params"]`` holds its converted path
+    values.
+
+    Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
+    endpoint, method list, response class or status code, and for a handler
+    parameter that cannot be bound. Its attributes cannot be set.
     """
+
+    path: str
+    endpoint: Callable[..., Any]
+    methods: frozenset[str]
+    name: str
+    response_class: type[Response] | None
+    status_code: int | None
+    compiled: CompiledPath  # the path, parsed and validated
+    binding: Binding  # how each handler parameter is bound
+    _own: Endpoint  # what answers when the Route is called as an ASGI app
 
     def __init__(
         self,
@@ -75,14 +143,16 @@ class Route:
         response_class: type[Response] | None = None,
         status_code: int | None = None,
     ) -> None:
+        if not isinstance(path, str):
+            raise TypeError(f"the path of a route must be a str, got {path!r}")
         if not callable(endpoint):
             raise TypeError(f"the endpoint of route {path!r} must be callable, got {endpoint!r}")
         if isinstance(methods, str):
             raise TypeError(
                 f"methods of route {path!r} must be a list, got the string {methods!r}"
             )
-        self.methods = frozenset(m.upper() for m in (methods or ("GET",)))
-        where = f"route {'/'.join(sorted(self.methods))} {path!r}"
+        methods = frozenset(m.upper() for m in (methods or ("GET",)))
+        where = f"route {'/'.join(sorted(methods))} {path!r}"
         _check_response_class(response_class, where)
         if status_code is not None and not (
             isinstance(status_code, int) and 100 <= status_code <= 599
@@ -90,149 +160,72 @@ class Route:
             raise ValueError(
                 f"status_code of {where} must be an int from 100 to 599, got {status_code!r}"
             )
-        self.path = path
-        self.compiled: CompiledPath = compile_path(path)
-        self.endpoint = endpoint
-        self.name = name if name is not None else getattr(endpoint, "__name__", path)
-        self.response_class = response_class
-        self.status_code = status_code
-        self._temporary_status = status_code or 200  # a temporary Response starts with it
-        self.param_names = tuple(p.name for p in self.compiled.params)
-        self.binding: Binding = bind_endpoint(
-            endpoint, {p.name: p.convertor.name for p in self.compiled.params}, where
+        compiled = compile_path(path)
+        binding = bind_endpoint(
+            endpoint, {param.name: param.convertor for param in compiled.params}, where
         )
-        self.is_async = is_async_callable(endpoint)
-        # perf: calling a generator function (sync or async) runs none of its
-        # code, so it is called right here: no await, no worker-thread hop.
-        self.makes_generator = _is_generator_function(endpoint)
-        self._make_response: Callable[[Any], Response] = JSONResponse
-        self.use_response_class(response_class or JSONResponse)
+        init = object.__setattr__  # frozen: the one place the attributes are set
+        init(self, "path", path)
+        init(self, "endpoint", endpoint)
+        init(self, "methods", methods)
+        init(self, "name", name if name is not None else getattr(endpoint, "__name__", path))
+        init(self, "response_class", response_class)
+        init(self, "status_code", status_code)
+        init(self, "compiled", compiled)
+        init(self, "binding", binding)
+        init(self, "_own", compile_endpoint(self, None))
 
-    def use_response_class(self, response_class: type[Response]) -> None:
-        """Settle the class that wraps the handler's non-Response return values."""
-        # perf: the class and status are bound once; coercion is one call.
-        status_code = self.status_code
-        if status_code is None:
-            self._make_response = response_class
-        elif status_code in _EMPTY_FOR_NONE:
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """This route's path with ``params`` filled in, percent-quoted."""
+        if name != self.name:
+            raise ValueError(f"no route is named {name!r}")
+        return quote(self.compiled.format(**params), safe=_URL_SAFE)
 
-            def make_response(content: Any) -> Response:
-                if content is None:  # SPEC: None with 204/304 gives an empty body
-                    return Response(status_code=status_code)
-                return response_class(content, status_code=status_code)
-
-            self._make_response = make_response
-        else:
-            self._make_response = lambda content: response_class(content, status_code=status_code)
-        self.effective_response_class = response_class
-
-    def copy_with(self, prefix: str, response_class: type[Response] | None) -> Route:
-        """This route under ``prefix``, with ``response_class`` unless it has its own."""
+    def under(self, prefix: str) -> Route:
+        if not prefix:
+            return self
         return Route(
             prefix + self.path,
             self.endpoint,
             methods=self.methods,
             name=self.name,
-            response_class=self.response_class or response_class,
+            response_class=self.response_class,
             status_code=self.status_code,
         )
 
-    def url_path_for(self, **params: Any) -> str:
-        """This route's path with ``params`` filled in, percent-quoted."""
-        return quote(self.compiled.format(**params), safe=_URL_SAFE)
+    def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:
+        return (
+            PathEntry(self.compiled, self.methods, compile_endpoint(self, default_response_class)),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request routed here (``scope["path_params"]`` already converted)."""
-        binding = self.binding
-        request = None
-        if binding.passthrough:
-            # perf: a handler taking just its path parameters needs no binding.
-            kwargs: dict[str, Any] = scope["path_params"]
-            temporary = tasks = None
-        else:
-            kwargs, temporary, tasks = binding.bind(scope, receive, self._temporary_status)
-            if binding.needs_request:
-                request = kwargs[binding.request_names[0]]
-        try:
-            if self.is_async:
-                result = await self.endpoint(**kwargs)
-            elif self.makes_generator:
-                result = self.endpoint(**kwargs)
-            else:
-                result = await run_in_threadpool(self.endpoint, **kwargs)
-            # SPEC "Return-value coercion": a Response passes; the rest meets the class.
-            if temporary is None:
-                response = result if isinstance(result, Response) else self._make_response(result)
-                await response(scope, receive, send)
-            else:
-                await self._coerce_with(result, temporary)(scope, receive, send)
-                if temporary.background is not None:
-                    await temporary.background()
-            if tasks is not None:
-                await tasks()
-        finally:
-            if request is not None:
-                # SPEC "Requests": an uploaded form's temporary files go when the
-                # response is done (after background tasks, which may still read them).
-                await request.close()
-
-    def _coerce_with(self, result: Any, temporary: TemporaryResponse) -> Response:
-        """Coercion when the handler asked for a temporary Response: merge it in."""
-        if isinstance(result, Response):
-            if temporary.raw_headers:
-                # The handler may return a shared object: merge into a copy.
-                merged = copy.copy(result)
-                merged.raw_headers = _merge_headers(result.raw_headers, temporary.raw_headers)
-                return merged
-            return result
-        status_code = temporary.status_code if temporary.status_set else self.status_code
-        if result is None and status_code in _EMPTY_FOR_NONE:
-            response = Response(status_code=status_code)
-        elif status_code is None:
-            response = self.effective_response_class(result)
-        else:
-            response = self.effective_response_class(result, status_code=status_code)
-        if temporary.raw_headers:
-            response.raw_headers = _merge_headers(response.raw_headers, temporary.raw_headers)
-        return response
+        await self._own(scope, receive, send)
 
     def __repr__(self) -> str:
         methods = ", ".join(sorted(self.methods))
         return f"Route({self.path!r}, methods=[{methods}], name={self.name!r})"
 
 
-def _is_generator_function(endpoint: Any) -> bool:
-    target = unwrap_partial(endpoint)
-    return inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target)
-
-
-def _merge_headers(
-    own: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
-) -> list[tuple[bytes, bytes]]:
-    """``own`` plus what ``extra`` adds: names ``own`` lacks, and every cookie."""
-    present = {name for name, _ in own}
-    return own + [(n, v) for n, v in extra if n == b"set-cookie" or n not in present]
-
-
-class _PathEntry:
-    """Every route of one path, by method, and the ``allow`` header they make."""
+class _MethodTable:
+    """Every endpoint of one path, by method, and the ``allow`` header they make."""
 
     __slots__ = ("allow", "explicit", "lookup")
 
     def __init__(self) -> None:
-        self.explicit: dict[str, Route] = {}
-        self.lookup: dict[str, Route] = {}
+        self.explicit: dict[str, Endpoint] = {}
+        self.lookup: dict[str, Endpoint] = {}
         self.allow = b""
 
-    def add(self, route: Route) -> None:
-        for method in route.methods:
+    def add(self, entry: PathEntry) -> None:
+        for method in entry.methods:
             if method in self.explicit:
                 raise ValueError(
-                    f"duplicate route: {method} {route.path!r} is already handled by "
-                    f"{self.explicit[method].endpoint!r}"
+                    f"duplicate route: {method} {entry.path.template!r} is already handled by "
+                    f"{self.explicit[method].route.endpoint!r}"
                 )
-        for method in route.methods:
-            self.explicit[method] = route
+        for method in entry.methods:
+            self.explicit[method] = entry.app
         self.lookup = dict(self.explicit)
         if "GET" in self.explicit and "HEAD" not in self.explicit:
             self.lookup["HEAD"] = self.explicit["GET"]  # an explicit HEAD route wins
@@ -246,50 +239,71 @@ def _join(prefix: str, where: str) -> str:
     return prefix
 
 
-class Router:
-    """A group of routes with an optional path prefix and default response class.
+def _without_root(path: str, root_path: str) -> str:
+    """``path`` with ``root_path`` taken off its front, at a segment boundary only."""
+    if path.startswith(root_path) and path[len(root_path) : len(root_path) + 1] in ("", "/"):
+        return path[len(root_path) :] or "/"
+    return path  # a server that keeps root_path out of path, or /products for /product
 
-    Define routes with the decorators (``@router.get("/items/{item_id}")``),
-    then ``app.include_router(router)``. Routes added to the router after it
-    was included are not seen by the app: include it last.
+
+# --- the decorators, written once -----------------------------------------------------
+
+
+class _Verb(Protocol):
+    """``get``, ``post``... as called on an App or a Router."""
+
+    __name__: str
+
+    def __call__(
+        self,
+        path: str,
+        *,
+        response_class: type[Response] | None = None,
+        status_code: int | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]: ...
+
+
+def _verb(method: str, summary: str) -> _Verb:
+    """The decorator method for one HTTP method; see ``RouteDecorators.route``."""
+
+    def decorator(
+        self: RouteDecorators,
+        path: str,
+        *,
+        response_class: type[Response] | None = None,
+        status_code: int | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        return self._decorator(method.lower(), path, [method], name, response_class, status_code)
+
+    decorator.__name__ = method.lower()
+    decorator.__qualname__ = f"RouteDecorators.{method.lower()}"
+    decorator.__doc__ = (
+        f"Decorator: {summary}.\n\n``response_class``, ``status_code`` and ``name`` are "
+        "as for ``route``; the function is returned unchanged."
+    )
+    # Stored on the class, a function is a method: mypy is told what it is on an instance.
+    return cast(_Verb, decorator)
+
+
+class RouteDecorators(abc.ABC):
+    """The route decorators and ``add_route``, shared by ``App`` and ``Router``.
+
+    Each class supplies ``add``, the one hook: what adding a route means there.
     """
 
-    def __init__(
-        self,
-        prefix: str = "",
-        default_response_class: type[Response] | None = None,
-        routes: Sequence[Route] | None = None,
-        *,
-        redirect_slashes: bool = True,
-    ) -> None:
-        self.prefix = _join(prefix, "router prefix")
-        _check_response_class(default_response_class, "Router")
-        self.default_response_class = default_response_class
-        self.redirect_slashes = redirect_slashes
-        self.routes: list[Route] = []
-        self._matcher: Matcher[_PathEntry] = Matcher()
-        self._by_name: dict[str, Route] = {}
-        for route in routes or ():
-            if not isinstance(route, Route):
-                raise TypeError(f"routes must be Route objects, got {route!r}")
-            self.add(route.copy_with(self.prefix, None) if self.prefix else route)
+    __slots__ = ()
 
-    # --- building -------------------------------------------------------------
+    @abc.abstractmethod
+    def add(self, route: BaseRoute) -> None:
+        """Add ``route`` as it is (its path already holds any prefix)."""
 
-    def add(self, route: Route) -> None:
-        """Add a ``Route`` as it is (its path already holds any prefix)."""
-        route.use_response_class(
-            route.response_class or self.default_response_class or JSONResponse
-        )
-        entry = self._matcher.get(route.compiled)
-        if entry is None:
-            entry = _PathEntry()
-            entry.add(route)
-            self._matcher.add(route.compiled, entry)
-        else:
-            entry.add(route)
-        self.routes.append(route)
-        self._by_name.setdefault(route.name, route)
+    def _route_path(self, path: str) -> str:
+        """The full path of a route added at ``path``."""
+        if not path.startswith("/"):
+            raise ValueError(f"route path {path!r} must start with '/'")
+        return path
 
     def add_route(
         self,
@@ -301,9 +315,12 @@ class Router:
         response_class: type[Response] | None = None,
         status_code: int | None = None,
     ) -> Route:
-        """Add ``endpoint`` for ``path`` (under this router's prefix) and return the Route."""
+        """Add ``endpoint`` for ``path`` and ``methods`` (GET by default); return the Route.
+
+        A Router puts its prefix in front of ``path``.
+        """
         route = Route(
-            self._prefixed(path),
+            self._route_path(path),
             endpoint,
             methods=methods,
             name=name,
@@ -312,13 +329,6 @@ class Router:
         )
         self.add(route)
         return route
-
-    def _prefixed(self, path: str) -> str:
-        if path == "" and self.prefix:
-            return self.prefix
-        if not path.startswith("/"):
-            raise ValueError(f"route path {path!r} must start with '/'")
-        return self.prefix + path
 
     def route(
         self,
@@ -329,7 +339,45 @@ class Router:
         response_class: type[Response] | None = None,
         status_code: int | None = None,
     ) -> Callable[[F], F]:
-        """Decorator: register the function for ``path`` and ``methods``; returns it unchanged."""
+        """Decorator: register the function for ``path`` and ``methods``; returns it unchanged.
+
+        ``response_class`` wraps what the function returns (else the router's
+        or app's default); ``status_code`` replaces the class's default status;
+        ``name`` (the function's name by default) is for ``url_path_for``::
+
+            @app.route("/items/{item_id:int}", methods=["GET", "PUT"])
+            async def item(item_id: int, request: Request) -> dict[str, Any]: ...
+
+        Raises ``TypeError`` when used without a path (``@app.route``).
+        """
+        return self._decorator("route", path, methods, name, response_class, status_code)
+
+    get = _verb("GET", "handle GET (and so HEAD) requests to ``path``")
+    post = _verb("POST", "handle POST requests to ``path``")
+    put = _verb("PUT", "handle PUT requests to ``path``")
+    patch = _verb("PATCH", "handle PATCH requests to ``path``")
+    delete = _verb("DELETE", "handle DELETE requests to ``path``")
+    head = _verb("HEAD", "handle HEAD requests to ``path`` (instead of the GET route)")
+    options = _verb("OPTIONS", "handle OPTIONS requests to ``path`` (instead of the 204)")
+
+    def _decorator(
+        self,
+        called: str,
+        path: str,
+        methods: Iterable[str] | None,
+        name: str | None,
+        response_class: type[Response] | None,
+        status_code: int | None,
+    ) -> Callable[[F], F]:
+        if not isinstance(path, str):
+            owner = "router" if isinstance(self, Router) else "app"
+            if callable(path):
+                # ``@app.get`` over a function, without the parentheses.
+                raise TypeError(
+                    f"{owner}.{called}() got the function {path!r} instead of a path; "
+                    f'write @{owner}.{called}("/path") with the path in parentheses'
+                )
+            raise TypeError(f"the path of a route must be a str, got {path!r}")
 
         def register(endpoint: F) -> F:
             self.add_route(
@@ -344,144 +392,127 @@ class Router:
 
         return register
 
-    def get(
-        self,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-    ) -> Callable[[F], F]:
-        """Decorator: handle GET (and so HEAD) requests to ``path``."""
-        return self.route(
-            path, ["GET"], name=name, response_class=response_class, status_code=status_code
-        )
 
-    def post(
-        self,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-    ) -> Callable[[F], F]:
-        """Decorator: handle POST requests to ``path``."""
-        return self.route(
-            path, ["POST"], name=name, response_class=response_class, status_code=status_code
-        )
+# --- the router -------------------------------------------------------------------------
 
-    def put(
-        self,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-    ) -> Callable[[F], F]:
-        """Decorator: handle PUT requests to ``path``."""
-        return self.route(
-            path, ["PUT"], name=name, response_class=response_class, status_code=status_code
-        )
 
-    def patch(
-        self,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-    ) -> Callable[[F], F]:
-        """Decorator: handle PATCH requests to ``path``."""
-        return self.route(
-            path, ["PATCH"], name=name, response_class=response_class, status_code=status_code
-        )
+class Router(RouteDecorators):
+    """A group of routes with an optional path prefix and default response class.
 
-    def delete(
-        self,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-    ) -> Callable[[F], F]:
-        """Decorator: handle DELETE requests to ``path``."""
-        return self.route(
-            path, ["DELETE"], name=name, response_class=response_class, status_code=status_code
-        )
+    Define routes with the decorators (``@router.get("/items/{item_id}")``),
+    then ``app.include_router(router)``. Routes added to the router after it
+    was included are not seen by the app: include it last.
+    """
 
-    def head(
+    def __init__(
         self,
-        path: str,
+        prefix: str = "",
+        default_response_class: type[Response] | None = None,
+        routes: Sequence[BaseRoute] | None = None,
         *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-    ) -> Callable[[F], F]:
-        """Decorator: handle HEAD requests to ``path`` (instead of the GET route)."""
-        return self.route(
-            path, ["HEAD"], name=name, response_class=response_class, status_code=status_code
-        )
+        redirect_slashes: bool = True,
+    ) -> None:
+        self.prefix = _join(prefix, "router prefix")
+        _check_response_class(default_response_class, "Router")
+        self.default_response_class = default_response_class
+        self.redirect_slashes = redirect_slashes
+        #: What this router answers with, in the order added: one Endpoint per
+        #: Route (its ``route``, ``path``, ``effective_response_class``...).
+        self.routes: list[Endpoint] = []
+        # Each route as added (prefix included), with the default response
+        # class its routers decided: what include_router compiles again.
+        self._added: list[tuple[BaseRoute, type[Response] | None]] = []
+        self._matcher: Matcher[_MethodTable] = Matcher()
+        self._by_name: dict[str, BaseRoute] = {}
+        for route in routes or ():
+            if not isinstance(route, BaseRoute):
+                raise TypeError(f"routes must be Route objects, got {route!r}")
+            self.add(route.under(self.prefix))
 
-    def options(
-        self,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-    ) -> Callable[[F], F]:
-        """Decorator: handle OPTIONS requests to ``path`` (instead of the automatic 204)."""
-        return self.route(
-            path, ["OPTIONS"], name=name, response_class=response_class, status_code=status_code
-        )
+    # --- building -------------------------------------------------------------
+
+    def add(self, route: BaseRoute) -> None:
+        """Add ``route`` as it is (its path already holds any prefix)."""
+        self._file(route, None)
+
+    def _route_path(self, path: str) -> str:
+        if path == "" and self.prefix:
+            return self.prefix
+        return self.prefix + super()._route_path(path)
+
+    def _file(self, route: BaseRoute, response_class: type[Response] | None) -> None:
+        """Compile ``route`` with the default class given (else this router's) and file it."""
+        response_class = response_class or self.default_response_class
+        for entry in route.compile(response_class):
+            table = self._matcher.get(entry.path)
+            if table is None:
+                table = _MethodTable()
+                table.add(entry)
+                self._matcher.add(entry.path, table)
+            else:
+                table.add(entry)
+            self.routes.append(entry.app)
+        self._added.append((route, response_class))
+        self._by_name.setdefault(route.name, route)
 
     def include_router(self, router: Router, prefix: str = "") -> None:
-        """Add every route of ``router`` under ``prefix`` (in front of the router's own)."""
+        """Add every route of ``router`` under ``prefix`` (in front of the router's own).
+
+        A route without a response class of its own keeps the one ``router``
+        gave it, else takes this router's default.
+        """
         if not isinstance(router, Router):
             raise TypeError(f"include_router expects a Router, got {router!r}")
         prefix = _join(self.prefix + prefix, "include prefix")
-        for route in router.routes:
-            self.add(route.copy_with(prefix, router.default_response_class))
+        for route, response_class in router._added:
+            self._file(route.under(prefix), response_class)
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
-        """The path of the route called ``name`` with ``params`` filled in."""
+        """The path of the route called ``name`` with ``params`` filled in.
+
+        Raises ``ValueError`` for an unknown name, or a missing, extra or
+        unconvertible parameter.
+        """
         route = self._by_name.get(name)
         if route is None:
             raise ValueError(f"no route is named {name!r}")
-        return route.url_path_for(**params)
+        return route.url_path_for(name, **params)
 
     # --- answering ----------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         root_path = scope.get("root_path")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :] or "/"
+        if root_path:
+            path = _without_root(path, root_path)
         values: list[Any] = []
-        entry = self._matcher.match_static(path)
-        if entry is None:
+        table = self._matcher.match_static(path)
+        if table is None:
             found = self._matcher.match(path)
             if found is None:
                 await self._not_found(scope, receive, send, path)
                 return
-            entry, values = found
-        route = entry.lookup.get(scope["method"])
-        if route is None:
+            table, values = found
+        endpoint = table.lookup.get(scope["method"])
+        if endpoint is None:
             if scope["method"] == "OPTIONS":
-                await Response(status_code=204, headers=[("allow", entry.allow.decode())])(
+                await Response(status_code=204, headers=[("allow", table.allow.decode())])(
                     scope, receive, send
                 )
                 return
-            raise HTTPException(405, headers={"allow": entry.allow.decode()})
-        scope["path_params"] = dict(zip(route.param_names, values, strict=True)) if values else {}
-        await route(scope, receive, send)
+            raise HTTPException(405, headers={"allow": table.allow.decode()})
+        scope["path_params"] = (
+            dict(zip(endpoint.param_names, values, strict=True)) if values else {}
+        )
+        await endpoint(scope, receive, send)
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
             if self._matcher.match(other) is not None:
-                mount = scope["path"][: len(scope["path"]) - len(path)]  # the root_path part
-                target = quote(mount + other, safe=_URL_SAFE)
+                # What _without_root took off the front: the root_path, or nothing.
+                root = scope["path"][: len(scope["path"]) - len(path)]
+                target = quote(root + other, safe=_URL_SAFE)
                 url = URL(scope=scope).replace(path=target)
                 await RedirectResponse(str(url))(scope, receive, send)
                 return

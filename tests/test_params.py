@@ -394,3 +394,74 @@ def test_path_parameter_with_unsupported_annotation() -> None:
 
     with pytest.raises(TypeError, match="path segment cannot carry"):
         App().add_route("/items/{item}", handler)
+
+
+def test_unannotated_request_parameter_is_the_request() -> None:
+    def handler(request, q: str = "") -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        return {"method": request.method, "q": q, "id": request.path_params["item_id"]}
+
+    r = client_for(handler, "/items/{item_id}").get("/items/9?q=z")
+    assert r.json() == {"method": "GET", "q": "z", "id": "9"}
+
+
+def test_path_converter_disagreeing_with_the_annotation_is_a_definition_error() -> None:
+    def handler(item_id: str) -> str:
+        return item_id
+
+    with pytest.raises(
+        TypeError,
+        match=r"path parameter 'item_id' of .* is annotated str, "
+        r"but its converter \{item_id:int\} gives int",
+    ):
+        App().add_route("/items/{item_id:int}", handler)
+
+
+@pytest.mark.parametrize(
+    ("template", "annotation"),
+    [
+        ("/{v:float}", int),
+        ("/{v:uuid}", str),
+        ("/{v:path}", int),
+        ("/{v:int}", bool),
+        ("/{v:int}", list[int]),
+    ],
+)
+def test_path_converter_disagreements(template: str, annotation: Any) -> None:
+    def handler(v: Any) -> Any:
+        return v
+
+    handler.__annotations__["v"] = annotation
+    with pytest.raises(TypeError, match=r"path parameter 'v' .* but its converter"):
+        App().add_route(template, handler)
+
+
+@pytest.mark.parametrize(
+    ("template", "annotation", "path", "value"),
+    [
+        ("/{v:int}", None, "/5", 5),
+        ("/{v:int}", Any, "/5", 5),
+        ("/{v:int}", object, "/5", 5),
+        ("/{v:int}", int, "/5", 5),
+        ("/{v:int}", Optional[int], "/5", 5),  # noqa: UP045
+        ("/{v:int}", int | str, "/5", 5),
+        ("/{v:int}", float, "/5", 5),
+        ("/{v:float}", float, "/2.5", 2.5),
+        ("/{v:uuid}", uuid.UUID, "/" + "a" * 8 + "-aaaa-aaaa-aaaa-" + "a" * 12, "uuid"),
+        ("/{v:path}", str, "/a/b", "a/b"),
+        ("/{v}", int, "/7", 7),
+        ("/{v:str}", uuid.UUID, "/" + "b" * 8 + "-bbbb-bbbb-bbbb-" + "b" * 12, "uuid"),
+    ],
+)
+def test_path_converter_agreements(template: str, annotation: Any, path: str, value: Any) -> None:
+    def handler(v: Any) -> Any:
+        return {"type": type(v).__name__.lower(), "value": str(v)}
+
+    if annotation is None:
+        del handler.__annotations__["v"]
+    else:
+        handler.__annotations__["v"] = annotation
+    body = client_for(handler, template).get(path).json()
+    if value == "uuid":
+        assert body["type"] == "uuid"
+    else:
+        assert (body["type"], body["value"]) == (type(value).__name__, str(value))

@@ -588,3 +588,84 @@ def test_generator_handlers_are_called_on_the_loop() -> None:
     client = TestClient(app)
     assert client.get("/agen").text == "ab"
     assert client.get("/gen").text == "c"
+
+
+# --- routes are immutable descriptions; the decorators are methods ------------------
+
+
+def test_a_route_cannot_be_changed() -> None:
+    route = Route("/x", lambda: None)
+    with pytest.raises(AttributeError, match="cannot assign to field 'response_class'"):
+        route.response_class = HTMLResponse  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="cannot delete field 'path'"):
+        del route.path
+    App(default_response_class=HTMLResponse, routes=[route])
+    assert route.response_class is None
+
+
+def test_app_decorators_are_methods_of_the_class() -> None:
+    import inspect
+    import pydoc
+    import re
+
+    text = re.sub(".\b", "", pydoc.render_doc(App))  # help(App), without the bold
+    for name in ("get", "post", "put", "patch", "delete", "head", "options", "route"):
+        assert inspect.isfunction(getattr(App, name)), name
+        assert f" {name}(self" in text, name
+    for name in ("add_route", "include_router", "url_path_for"):
+        assert inspect.isfunction(getattr(App, name)), name
+    assert "get" not in vars(App())
+
+
+@pytest.mark.parametrize("owner", [App, Router])
+@pytest.mark.parametrize(
+    "decorator", ["get", "post", "put", "patch", "delete", "head", "options", "route"]
+)
+def test_decorator_without_parentheses_is_a_type_error(owner: type[Any], decorator: str) -> None:
+    target = owner()
+
+    def handler() -> str:
+        return "x"
+
+    name = "router" if owner is Router else "app"
+    with pytest.raises(TypeError, match=rf'write @{name}\.{decorator}\("/path"\)'):
+        getattr(target, decorator)(handler)
+    assert target.routes == []
+
+
+def test_root_path_is_stripped_at_a_segment_boundary_only() -> None:
+    app = App()
+
+    @app.get("/products")
+    def products() -> str:
+        return "all products"
+
+    @app.get("/")
+    def home() -> str:
+        return "home"
+
+    client = TestClient(app, root_path="/product")
+    assert client.get("/products").json() == "all products"
+    assert client.get("/product").json() == "home"
+    assert client.get("/product/").json() == "home"
+    assert client.get("/product/products").json() == "all products"
+
+
+def test_slash_redirect_with_root_path_at_a_segment_boundary_only() -> None:
+    app = App()
+
+    @app.get("/products")
+    def products() -> str:
+        return "all products"
+
+    @app.get("/items")
+    def items() -> str:
+        return "items"
+
+    client = TestClient(app, root_path="/product", follow_redirects=False)
+    r = client.get("/products/")
+    assert r.status_code == 307
+    assert r.headers["location"] == "http://testserver/products"
+    r = client.get("/product/items/")
+    assert r.status_code == 307
+    assert r.headers["location"] == "http://testserver/product/items"

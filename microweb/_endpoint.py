@@ -1,0 +1,209 @@
+"""What a router compiles a route into: the object that answers the route's requests.
+
+A ``Route`` is an immutable description; each router that holds it compiles
+it into an ``Endpoint`` of its own (``compile_endpoint``), so the same Route
+in two apps answers in each with that app's defaults. Everything per route is
+decided here, once:
+
+- the call mode: an ``async def`` handler is awaited on the loop; a generator
+  function (sync or async) is called right there, since calling one runs none
+  of its code; anything else runs in a worker thread;
+- the binding: a handler taking just its path parameters, as they come, gets
+  the router's dict (``Endpoint``); any other goes through its ``Binding``
+  (``BindingEndpoint``);
+- the response class: the route's own, else the default its routers passed
+  down, else ``JSONResponse``; with the route's status code it becomes one
+  ``make_response`` call.
+
+Return-value coercion (SPEC "Return-value coercion"): a ``Response`` is sent as
+it is; anything else becomes ``response_class(value, status_code=...)``;
+``None`` with 204 or 304 is an empty body.
+
+When the handler took a temporary ``Response`` (SPEC "Handler parameters"),
+its status applies to the response made from the return value; its headers,
+cookies and background are merged into the response that is sent, a header
+never twice, the cookies of both; a returned Response shared between
+requests is merged on a copy. The temporary Response returned itself is sent
+as a response of its own: its status, headers and cookies once, no body.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from microweb._params import Binding, TemporaryResponse
+from microweb._utils import is_async_callable, unwrap_partial
+from microweb.concurrency import run_in_threadpool
+from microweb.responses import JSONResponse, Response
+from microweb.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from microweb.routing import Route
+
+__all__ = ["BindingEndpoint", "Endpoint", "compile_endpoint"]
+
+# SPEC "Return-value coercion" 3: None with these statuses gives an empty body.
+_EMPTY_FOR_NONE = (204, 304)
+
+
+def compile_endpoint(route: Route, default_response_class: type[Response] | None) -> Endpoint:
+    """The endpoint answering for ``route`` in a router whose default class is given."""
+    # perf: the passthrough check is made here, not on every request.
+    kind = Endpoint if route.binding.passthrough else BindingEndpoint
+    return kind(route, default_response_class)
+
+
+class Endpoint:
+    """A route compiled for one router: an ASGI app for the requests routed to it.
+
+    The router has put the converted path values in ``scope["path_params"]``.
+    ``route`` is the description it was compiled from; ``effective_response_class``
+    the class that wraps what the handler returns.
+    """
+
+    __slots__ = (
+        "binding",
+        "call",
+        "effective_response_class",
+        "is_async",
+        "make_response",
+        "makes_generator",
+        "param_names",
+        "route",
+        "status_code",
+    )
+
+    def __init__(self, route: Route, default_response_class: type[Response] | None) -> None:
+        handler = route.endpoint
+        self.route = route
+        self.binding: Binding = route.binding
+        self.param_names = tuple(param.name for param in route.compiled.params)
+        self.status_code = route.status_code
+        self.effective_response_class: type[Response] = (
+            route.response_class or default_response_class or JSONResponse
+        )
+        self.make_response = _response_factory(self.effective_response_class, self.status_code)
+        self.is_async = is_async_callable(handler)
+        self.makes_generator = _is_generator_function(handler)
+        self.call = _awaitable_call(handler, self.is_async, self.makes_generator)
+
+    @property
+    def path(self) -> str:
+        return self.route.path
+
+    @property
+    def name(self) -> str:
+        return self.route.name
+
+    @property
+    def methods(self) -> frozenset[str]:
+        return self.route.methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # perf: the handler takes just its path parameters: they are its
+        # kwargs as they are, and nothing needs closing afterwards.
+        result = await self.call(**scope["path_params"])
+        response = result if isinstance(result, Response) else self.make_response(result)
+        await response(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.route!r} -> {self.effective_response_class.__name__}>"
+        )
+
+
+class BindingEndpoint(Endpoint):
+    """An endpoint whose handler takes more than its path parameters, bound per request."""
+
+    __slots__ = ("temporary_status",)
+
+    def __init__(self, route: Route, default_response_class: type[Response] | None) -> None:
+        super().__init__(route, default_response_class)
+        self.temporary_status = route.status_code or 200  # a temporary Response starts with it
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        bound = self.binding.bind(scope, receive, self.temporary_status)
+        try:
+            result = await self.call(**bound.kwargs)
+            temporary = bound.response
+            if temporary is None:
+                response = result if isinstance(result, Response) else self.make_response(result)
+                await response(scope, receive, send)
+            else:
+                await self._merge(result, temporary)(scope, receive, send)
+                if temporary.background is not None:
+                    await temporary.background()
+            if bound.tasks is not None:
+                await bound.tasks()
+        finally:
+            if bound.request is not None:
+                # SPEC "Requests": an uploaded form's temporary files go when the
+                # response is done (after background tasks, which may still read them).
+                await bound.request.close()
+
+    def _merge(self, result: Any, temporary: TemporaryResponse) -> Response:
+        """Coercion when the handler took a temporary Response: merge it in."""
+        if result is temporary:
+            # Returned itself: a response of its own (its background runs once, after).
+            response = Response(status_code=temporary.status_code)
+        elif isinstance(result, Response):
+            if not temporary.raw_headers:
+                return result
+            # The handler may return a shared object: merge into a copy.
+            response = copy.copy(result)
+        else:
+            status_code = temporary.status_code if temporary.status_set else self.status_code
+            response = _coerce(self.effective_response_class, result, status_code)
+        if temporary.raw_headers:
+            response.raw_headers = _merge_headers(response.raw_headers, temporary.raw_headers)
+        return response
+
+
+def _coerce(response_class: type[Response], content: Any, status_code: int | None) -> Response:
+    """``content`` as a ``response_class`` (SPEC "Return-value coercion" 2 and 3)."""
+    if status_code is None:
+        return response_class(content)
+    if content is None and status_code in _EMPTY_FOR_NONE:
+        return Response(status_code=status_code)
+    return response_class(content, status_code=status_code)
+
+
+def _response_factory(
+    response_class: type[Response], status_code: int | None
+) -> Callable[[Any], Response]:
+    if status_code is None:
+        # perf: without a status code, coercion is a call of the class itself.
+        return response_class
+    return functools.partial(_coerce, response_class, status_code=status_code)
+
+
+def _awaitable_call(
+    handler: Callable[..., Any], is_async: bool, makes_generator: bool
+) -> Callable[..., Awaitable[Any]]:
+    """``handler`` as a call to await, whatever its call mode."""
+    if is_async:
+        return handler  # perf: awaited as it is, no wrapper
+    if makes_generator:
+
+        async def call_here(**kwargs: Any) -> Any:
+            return handler(**kwargs)  # runs none of the generator's code: no thread needed
+
+        return call_here
+    return functools.partial(run_in_threadpool, handler)
+
+
+def _is_generator_function(handler: Any) -> bool:
+    target = unwrap_partial(handler)
+    return inspect.isasyncgenfunction(target) or inspect.isgeneratorfunction(target)
+
+
+def _merge_headers(
+    own: list[tuple[bytes, bytes]], extra: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """``own`` plus what ``extra`` adds: names ``own`` lacks, and every cookie."""
+    present = {name for name, _ in own}
+    return own + [(n, v) for n, v in extra if n == b"set-cookie" or n not in present]

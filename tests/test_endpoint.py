@@ -1,0 +1,136 @@
+"""What a router compiles a route into: call modes, coercion, the temporary Response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from microweb import App, BackgroundTasks, Response, Router
+from microweb._endpoint import BindingEndpoint, Endpoint
+from microweb.background import BackgroundTask
+from microweb.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from microweb.routing import Route
+from microweb.testclient import TestClient
+
+
+def test_returning_the_temporary_response_sends_it_once() -> None:
+    app = App()
+    done: list[str] = []
+
+    @app.post("/login", status_code=201)
+    def login(response: Response) -> Response:
+        response.headers["x-trace"] = "t1"
+        response.set_cookie("session", "abc")
+        response.background = BackgroundTask(done.append, "audit")
+        return response  # as FastAPI allows
+
+    @app.post("/logout")
+    def logout(response: Response) -> Response:
+        response.status_code = 202
+        response.delete_cookie("session")
+        return response
+
+    client = TestClient(app)
+    r = client.post("/login")
+    assert (r.status_code, r.content) == (201, b"")  # the route's status, an empty body
+    assert r.headers.get_list("set-cookie") == ["session=abc; Path=/; SameSite=Lax"]
+    assert r.headers.get_list("x-trace") == ["t1"]
+    assert r.headers.get_list("content-length") == ["0"]
+    assert done == ["audit"]
+    r = client.post("/logout")
+    assert (r.status_code, r.content) == (202, b"")  # the status it set
+    assert len(r.headers.get_list("set-cookie")) == 1
+
+
+def test_returning_the_temporary_response_with_a_bodyless_status() -> None:
+    app = App()
+
+    @app.delete("/x")
+    def remove(response: Response) -> Response:
+        response.status_code = 204
+        return response
+
+    r = TestClient(app).delete("/x")
+    assert (r.status_code, r.content) == (204, b"")
+    assert "content-length" not in r.headers
+
+
+def test_a_route_in_two_apps_answers_with_each_apps_class() -> None:
+    def page() -> str:
+        return "<p>hi</p>"
+
+    route = Route("/page", page)
+    html_app = App(default_response_class=HTMLResponse, routes=[route])
+    text_app = App(default_response_class=PlainTextResponse, routes=[route])
+    assert route.response_class is None  # nothing a router does changes the route
+    assert TestClient(html_app).get("/page").headers["content-type"].startswith("text/html")
+    assert TestClient(text_app).get("/page").headers["content-type"].startswith("text/plain")
+    assert [r.route for r in html_app.routes] == [route]
+
+
+def test_a_router_included_twice_keeps_each_includers_default() -> None:
+    shared = Router(prefix="/s")
+
+    @shared.get("/x")
+    def x() -> str:
+        return "<b>x</b>"
+
+    html_app = App(default_response_class=HTMLResponse)
+    html_app.include_router(shared)
+    json_app = App()
+    json_app.include_router(shared)
+    assert TestClient(html_app).get("/s/x").headers["content-type"].startswith("text/html")
+    assert TestClient(json_app).get("/s/x").json() == "<b>x</b>"
+    assert [r.effective_response_class for r in shared.routes] == [JSONResponse]
+
+
+def test_route_is_an_asgi_app_on_its_own() -> None:
+    def item(item_id: int, q: str = "") -> str:
+        return f"{item_id} {q}"
+
+    def routed(route: Route) -> TestClient:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            scope["path_params"] = {"item_id": 5}  # what a router would have put there
+            await route(scope, receive, send)
+
+        return TestClient(app)
+
+    r = routed(Route("/items/{item_id:int}", item, response_class=PlainTextResponse)).get("/?q=a")
+    assert (r.headers["content-type"], r.text) == ("text/plain; charset=utf-8", "5 a")
+    assert routed(Route("/items/{item_id:int}", item)).get("/?q=a").json() == "5 a"
+
+
+def test_the_binding_kind_is_decided_when_compiled() -> None:
+    app = App()
+
+    @app.get("/a/{x}")
+    async def direct(x: str) -> str:
+        return x
+
+    @app.get("/b/{x}")
+    async def bound(x: str, tasks: BackgroundTasks) -> str:
+        return x
+
+    kinds = {r.path: type(r) for r in app.routes}
+    assert kinds == {"/a/{x}": Endpoint, "/b/{x}": BindingEndpoint}
+
+
+def test_call_modes() -> None:
+    app = App()
+
+    @app.get("/async")
+    async def async_handler() -> str:
+        return "a"
+
+    @app.get("/sync")
+    def sync_handler() -> str:
+        return "s"
+
+    @app.get("/gen", response_class=StreamingResponse)
+    def gen() -> Iterator[str]:
+        yield "g"
+
+    modes = {r.path: (r.is_async, r.makes_generator) for r in app.routes}
+    assert modes == {"/async": (True, False), "/sync": (False, False), "/gen": (False, True)}
+    client = TestClient(app)
+    assert [client.get(p).text for p in ("/async", "/sync", "/gen")] == ['"a"', '"s"', "g"]
