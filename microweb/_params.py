@@ -32,6 +32,7 @@ import datetime
 import decimal
 import enum
 import inspect
+import math
 import re
 import types
 import typing
@@ -57,7 +58,7 @@ ErrorDict = dict[str, Any]
 # allowed (the path convertors' grammar, in _convertors, is unsigned digits).
 _SIGNED_INT = re.compile(r"[+-]?[0-9]+")
 _SIGNED_FLOAT = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|nan)", re.I
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf(?:inity)?|nan)", re.I
 )
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -93,6 +94,15 @@ class TemporaryResponse(Response):
 _REFUSED = (ValueError, ArithmeticError, TypeError, KeyError)
 
 
+class _Refused(ValueError):
+    """A refusal with its own error type and message (over the converter's usual ones)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
 @dataclass(frozen=True)
 class _Converter:
     convert: Callable[[str], Any]
@@ -109,7 +119,11 @@ def _to_int(value: str) -> int:
 def _to_float(value: str) -> float:
     if _SIGNED_FLOAT.fullmatch(value) is None:
         raise ValueError(value)
-    return float(value)
+    number = float(value)
+    # nan, inf and what overflows to inf (1e999) could not be sent back as JSON.
+    if not math.isfinite(number):
+        raise _Refused("finite_number", "Input should be a finite number")
+    return number
 
 
 def _to_bool(value: str) -> bool:
@@ -291,6 +305,13 @@ def _error(param: _ValueParam, message: str, error_type: str) -> ErrorDict:
     return {"loc": [param.location, param.name], "msg": message, "type": error_type}
 
 
+def _refusal(param: _ValueParam, converter: _Converter, exc: Exception) -> ErrorDict:
+    """The 422 item for a value ``converter`` refused with ``exc``."""
+    if isinstance(exc, _Refused):
+        return _error(param, exc.message, exc.error_type)
+    return _error(param, converter.message, converter.error_type)
+
+
 def _convert_into(
     kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, raw: str
 ) -> None:
@@ -300,8 +321,8 @@ def _convert_into(
         return
     try:
         kwargs[param.name] = converter.convert(raw)
-    except _REFUSED:
-        errors.append(_error(param, converter.message, converter.error_type))
+    except _REFUSED as exc:
+        errors.append(_refusal(param, converter, exc))
 
 
 def _bind_query(
@@ -324,8 +345,8 @@ def _bind_query(
         for raw in raw_values:
             try:
                 converted.append(converter.convert(raw))
-            except _REFUSED:
-                errors.append(_error(param, converter.message, converter.error_type))
+            except _REFUSED as exc:
+                errors.append(_refusal(param, converter, exc))
                 return
         kwargs[param.name] = converted
         return

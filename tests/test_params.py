@@ -155,6 +155,28 @@ def test_unconvertible_query_values_answer_422(
     assert error["msg"]
 
 
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-Infinity", "1e999", "9" * 5000])
+def test_a_float_query_value_must_be_finite(text: str) -> None:
+    # A non-finite float could not be sent back as JSON: 422, never a 500 later.
+    def handler(value: float, values: list[float] | None = None) -> float:
+        return value
+
+    client = client_for(handler)
+    r = client.get("/q", params={"value": text})
+    assert r.status_code == 422
+    assert r.json()["detail"] == [
+        {
+            "loc": ["query", "value"],
+            "msg": "Input should be a finite number",
+            "type": "finite_number",
+        }
+    ]
+    r = client.get("/q", params=[("value", "1.5"), ("values", "2"), ("values", text)])
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["type"] == "finite_number"
+    assert client.get("/q", params={"value": "-1e300"}).json() == -1e300
+
+
 def test_enum_and_literal_messages_list_the_choices() -> None:
     def handler(color: Color, mode: Literal["a", "b"]) -> None:
         return None

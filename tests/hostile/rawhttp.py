@@ -25,7 +25,6 @@ __all__ = [
     "COOKIE_LATIN1",
     "CUT",
     "DIGITS",
-    "FLOAT_JSON",
     "HOST_BRACKET",
     "HOST_LOCATION",
     "IMPLEMENTATIONS",
@@ -240,11 +239,6 @@ HOST_BRACKET = (
 HOST_LOCATION = (
     "issue 15, Host on the slash redirect: the location is an absolute URL built from the "
     "Host header, so it points at whatever host the client named"
-)
-FLOAT_JSON = (
-    "issue 15, float query echoed as JSON: nan and inf (1e999 and 5,000 digits overflow to "
-    "inf) convert, then answer 500 (ValueError: Out of range float values are not JSON "
-    "compliant)"
 )
 COOKIE_LATIN1 = (
     "issue 15, set_cookie: a value outside Latin-1 (U+2603, an emoji) answers 500 "
