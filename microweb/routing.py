@@ -52,7 +52,7 @@ import abc
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, quote_from_bytes
 
 from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._matcher import CompiledPath, Matcher, compile_path
@@ -67,6 +67,7 @@ __all__ = ["Route", "Router"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _URL_SAFE = "/:@!$&'()*+,;=~"
+_QUERY_SAFE = _URL_SAFE + "?%"
 
 
 def _check_response_class(response_class: Any, where: str) -> None:
@@ -244,6 +245,26 @@ def _without_root(path: str, root_path: str) -> str:
     if path.startswith(root_path) and path[len(root_path) : len(root_path) + 1] in ("", "/"):
         return path[len(root_path) :] or "/"
     return path  # a server that keeps root_path out of path, or /products for /product
+
+
+def _relative_location(scope: Scope, path: str, other: str) -> str:
+    """The ``location`` of the slash redirect from ``path`` to ``other``: a relative URL.
+
+    RFC 9110 §10.2.2 allows a relative reference. It keeps the client on the
+    host and scheme it used (no Host header copied into the answer, a
+    malformed one included, and no https lost behind a proxy).
+    """
+    # What _without_root took off the front: the root_path, or nothing.
+    root = scope["path"][: len(scope["path"]) - len(path)]
+    target = quote(root + other, safe=_URL_SAFE)
+    if target.startswith("//"):
+        # "//host/..." would be a network-path reference to another site: the
+        # request came as /%2Fhost/..., and so does the way back.
+        target = "/%2F" + target[2:]
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        target += "?" + quote_from_bytes(query, safe=_QUERY_SAFE)
+    return target
 
 
 # --- the decorators, written once -----------------------------------------------------
@@ -510,10 +531,8 @@ class Router(RouteDecorators):
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
             if self._matcher.match(other) is not None:
-                # What _without_root took off the front: the root_path, or nothing.
-                root = scope["path"][: len(scope["path"]) - len(path)]
-                target = quote(root + other, safe=_URL_SAFE)
-                url = URL(scope=scope).replace(path=target)
-                await RedirectResponse(str(url))(scope, receive, send)
+                await RedirectResponse(_relative_location(scope, path, other))(
+                    scope, receive, send
+                )
                 return
         raise HTTPException(404)

@@ -212,10 +212,10 @@ def test_redirect_slashes_both_ways_keeping_the_query() -> None:
     client = TestClient(app, follow_redirects=False)
     r = client.get("/items/?page=2")
     assert r.status_code == 307
-    assert r.headers["location"] == "http://testserver/items?page=2"
+    assert r.headers["location"] == "/items?page=2"  # relative: RFC 9110 §10.2.2
     r = client.get("/folder")
     assert r.status_code == 307
-    assert r.headers["location"] == "http://testserver/folder/"
+    assert r.headers["location"] == "/folder/"
     assert TestClient(app).get("/items/").json() == "items"
     assert client.get("/").status_code == 404
 
@@ -665,7 +665,29 @@ def test_slash_redirect_with_root_path_at_a_segment_boundary_only() -> None:
     client = TestClient(app, root_path="/product", follow_redirects=False)
     r = client.get("/products/")
     assert r.status_code == 307
-    assert r.headers["location"] == "http://testserver/products"
+    assert r.headers["location"] == "/products"
     r = client.get("/product/items/")
     assert r.status_code == 307
-    assert r.headers["location"] == "http://testserver/product/items"
+    assert r.headers["location"] == "/product/items"
+
+
+def test_the_slash_redirect_is_relative_whatever_the_host() -> None:
+    # RFC 9110 §10.2.2: a relative location never names the host the client sent.
+    app = App()
+
+    @app.get("/items")
+    async def items() -> str:
+        return "items"
+
+    @app.get("/{rest:path}/edit")
+    async def edit(rest: str) -> str:
+        return rest
+
+    client = TestClient(app, follow_redirects=False)
+    for host in ("evil.example", "[", "a:99999", ""):
+        r = client.get("/items/?a=%2F%2Fx", headers={"host": host})
+        assert r.status_code == 307
+        assert r.headers["location"] == "/items?a=%2F%2Fx"
+    # A path starting with // must not become a network-path reference.
+    r = client.get("/%2Fevil.example/edit/")
+    assert r.headers["location"] == "/%2Fevil.example/edit"

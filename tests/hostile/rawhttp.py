@@ -25,8 +25,6 @@ __all__ = [
     "COOKIE_LATIN1",
     "CUT",
     "DIGITS",
-    "HOST_BRACKET",
-    "HOST_LOCATION",
     "IMPLEMENTATIONS",
     "OK",
     "ONLY_200",
@@ -231,14 +229,6 @@ def _parse(buffer: bytes, timed_out: bool) -> Answer:
 RANGE_DIGITS = (
     "issue 15, Range digits: a Range number past 4,300 digits answers 500 "
     "(ValueError: Exceeds the limit (4300 digits) for integer string conversion)"
-)
-HOST_BRACKET = (
-    "issue 15, Host on the slash redirect: a Host with an unbalanced '[' or ']' answers 500 "
-    "(ValueError: Invalid IPv6 URL, building the location)"
-)
-HOST_LOCATION = (
-    "issue 15, Host on the slash redirect: the location is an absolute URL built from the "
-    "Host header, so it points at whatever host the client named"
 )
 COOKIE_LATIN1 = (
     "issue 15, set_cookie: a value outside Latin-1 (U+2603, an emoji) answers 500 "
