@@ -57,7 +57,7 @@ from urllib.parse import quote, quote_from_bytes
 from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._matcher import CompiledPath, Matcher, compile_path
 from microweb._params import Binding, bind_endpoint
-from microweb.datastructures import URL, encode_header
+from microweb.datastructures import encode_header
 from microweb.exceptions import HTTPException
 from microweb.responses import RedirectResponse, Response
 from microweb.types import Receive, Scope, Send
