@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from microweb._params import Binding, TemporaryResponse
-from microweb._utils import is_async_callable, unwrap_partial
+from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
 from microweb.responses import JSONResponse, Response
 from microweb.types import Receive, Scope, Send
@@ -107,8 +107,36 @@ class Endpoint:
         # perf: the handler takes just its path parameters: they are its
         # kwargs as they are, and nothing needs closing afterwards.
         result = await self.call(**scope["path_params"])
-        response = result if isinstance(result, Response) else self.make_response(result)
+        try:
+            response = result if isinstance(result, Response) else self.make_response(result)
+        except (TypeError, ValueError) as exc:
+            raise self.cannot_send(result, exc) from None
         await response(scope, receive, send)
+
+    def cannot_send(self, result: Any, exc: TypeError | ValueError) -> TypeError | ValueError:
+        """A clear error for a return value the response class refused (SPEC coercion).
+
+        It names the handler, the value's type and what to do instead; raised
+        ``from None``, so the log shows one error rather than the encoder's
+        internals chained twice.
+        """
+        cls = self.effective_response_class.__name__
+        where = f"handler {callable_name(self.route.endpoint)!r} of {self.route!r}"
+        kind = type(result).__name__
+        if inspect.iscoroutine(result):
+            result.close()  # no "never awaited" warning on top of this error
+            return TypeError(
+                f"{where} returned the coroutine {result.__qualname__}() without awaiting "
+                f"it: write 'return await {result.__qualname__}(...)'"
+            )
+        if inspect.isgenerator(result) or inspect.isasyncgen(result):
+            return TypeError(
+                f"{where} returned a {kind}, which {cls} cannot send: give the route "
+                "response_class=StreamingResponse (chunks) or EventSourceResponse "
+                "(server-sent events)"
+            )
+        message = f"{where} returned {kind}, which {cls} cannot send: {exc}"
+        return TypeError(message) if isinstance(exc, TypeError) else ValueError(message)
 
     def __repr__(self) -> str:
         return (
@@ -130,13 +158,18 @@ class BindingEndpoint(Endpoint):
         try:
             result = await self.call(**bound.kwargs)
             temporary = bound.response
-            if temporary is None:
-                response = result if isinstance(result, Response) else self.make_response(result)
-                await response(scope, receive, send)
-            else:
-                await self._merge(result, temporary)(scope, receive, send)
-                if temporary.background is not None:
-                    await temporary.background()
+            try:
+                if temporary is None:
+                    response = (
+                        result if isinstance(result, Response) else self.make_response(result)
+                    )
+                else:
+                    response = self._merge(result, temporary)
+            except (TypeError, ValueError) as exc:
+                raise self.cannot_send(result, exc) from None
+            await response(scope, receive, send)
+            if temporary is not None and temporary.background is not None:
+                await temporary.background()
             if bound.tasks is not None:
                 await bound.tasks()
         finally:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Union
 
 from microweb._convertors import Convertor
-from microweb._utils import unwrap_partial
+from microweb._utils import callable_name, unwrap_partial
 from microweb.background import BackgroundTasks
 from microweb.datastructures import parse_query_string
 from microweb.exceptions import HTTPException, RequestValidationError
@@ -366,10 +366,6 @@ def _missing(kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam
         kwargs[param.name] = param.default
 
 
-def _describe(endpoint: Callable[..., Any]) -> str:
-    return getattr(endpoint, "__qualname__", None) or repr(endpoint)
-
-
 def _type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
     target = unwrap_partial(endpoint)
     if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
@@ -393,7 +389,7 @@ def bind_endpoint(
     ``path_params`` maps each path parameter's name to its convertor;
     ``where`` names the route in error messages.
     """
-    where = f"handler {_describe(endpoint)!r} of {where}"
+    where = f"handler {callable_name(endpoint)!r} of {where}"
     try:
         signature = inspect.signature(endpoint)
     except (TypeError, ValueError) as exc:

@@ -20,3 +20,8 @@ def is_async_callable(obj: Any) -> bool:
     return inspect.iscoroutinefunction(obj) or (
         callable(obj) and inspect.iscoroutinefunction(type(obj).__call__)
     )
+
+
+def callable_name(obj: Any) -> str:
+    """A function's qualified name for messages and logs (its repr when it has none)."""
+    return getattr(obj, "__qualname__", None) or repr(obj)

@@ -12,17 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
-from microweb._utils import is_async_callable
+from microweb._utils import callable_name, is_async_callable
 from microweb.concurrency import run_in_threadpool
 
 __all__ = ["BackgroundTask", "BackgroundTasks"]
 
 P = ParamSpec("P")
 logger = logging.getLogger("microweb")
-
-
-def _task_name(func: Callable[..., Any]) -> str:
-    return getattr(func, "__qualname__", None) or repr(func)
 
 
 class BackgroundTask:
@@ -47,7 +43,7 @@ class BackgroundTask:
             else:
                 await run_in_threadpool(self.func, *self.args, **self.kwargs)
         except Exception:
-            logger.exception("background task %s raised", _task_name(self.func))
+            logger.exception("background task %s raised", callable_name(self.func))
 
 
 class BackgroundTasks(BackgroundTask):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
+
+import pytest
 
 from microweb import App, BackgroundTasks, Response, Router
 from microweb._endpoint import BindingEndpoint, Endpoint
@@ -134,3 +137,72 @@ def test_call_modes() -> None:
     assert modes == {"/async": (True, False), "/sync": (False, False), "/gen": (False, True)}
     client = TestClient(app)
     assert [client.get(p).text for p in ("/async", "/sync", "/gen")] == ['"a"', '"s"', "g"]
+
+
+def _refusal(
+    caplog: pytest.LogCaptureFixture, handler: Callable[..., Any], **route: Any
+) -> BaseException:
+    """The error logged for the 500 that ``handler``'s return value causes."""
+    app = App()
+    app.add_route("/x", handler, **route)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        response = TestClient(app).get("/x")
+    assert response.status_code == 500
+    [error] = [r.exc_info[1] for r in caplog.records if r.exc_info and r.exc_info[1]]
+    assert error.__cause__ is None
+    assert error.__suppress_context__  # one clear error, not the encoder's chain
+    return error
+
+
+def test_returning_a_generator_names_the_streaming_classes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def numbers() -> Any:
+        return (n for n in range(3))
+
+    async def events() -> Any:
+        async def gen() -> AsyncIterator[str]:
+            yield "x"
+
+        return gen()
+
+    for handler in (numbers, events):
+        message = str(_refusal(caplog, handler))
+        assert "returned a " in message
+        assert "JSONResponse cannot send" in message
+        assert "response_class=StreamingResponse" in message
+        assert "EventSourceResponse" in message
+        assert repr(handler.__qualname__) in message
+
+
+def test_returning_an_unawaited_coroutine_says_which_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def load_item() -> dict[str, int]:
+        return {"id": 1}
+
+    async def handler() -> Any:
+        return load_item()  # forgot the await
+
+    message = str(_refusal(caplog, handler))
+    assert "returned the coroutine" in message
+    assert "load_item" in message
+    assert "return await" in message
+
+
+def test_returning_an_unencodable_value_names_its_type_and_the_class(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Thing:
+        pass
+
+    async def handler() -> Any:
+        return Thing()
+
+    error = _refusal(caplog, handler, response_class=PlainTextResponse)
+    assert isinstance(error, TypeError)
+    assert "returned Thing, which PlainTextResponse cannot send" in str(error)
+    nan = _refusal(caplog, lambda: {"x": float("nan")})
+    assert isinstance(nan, ValueError)
+    assert "JSONResponse cannot send" in str(nan)
