@@ -47,7 +47,18 @@ import stat
 import warnings
 from collections.abc import Sequence
 
-from microweb import _http
+from microweb._http.conditional import evaluate_preconditions, if_range_allows
+from microweb._http.dates import http_date, parse_http_date
+from microweb._http.disposition import content_disposition
+from microweb._http.fields import encode_header
+from microweb._http.ranges import (
+    MalformedRange,
+    UnsatisfiableRange,
+    content_range,
+    multipart_closing,
+    multipart_part_header,
+    parse_range,
+)
 from microweb._streaming import (
     RawHeaders,
     StreamingBase,
@@ -56,7 +67,6 @@ from microweb._streaming import (
 )
 from microweb.background import BackgroundTask
 from microweb.concurrency import run_in_threadpool
-from microweb.datastructures import encode_header
 from microweb.responses import BODYLESS_STATUSES, HeadersInput
 from microweb.types import Receive, Scope, Send
 
@@ -72,7 +82,7 @@ def _etag(result: os.stat_result) -> str:
 def _stat_headers(result: os.stat_result) -> RawHeaders:
     return [
         (b"content-length", b"%d" % result.st_size),
-        (b"last-modified", _http.http_date(result.st_mtime).encode("latin-1")),
+        (b"last-modified", http_date(result.st_mtime).encode("latin-1")),
         (b"etag", _etag(result).encode("latin-1")),
     ]
 
@@ -213,7 +223,7 @@ class FileResponse(StreamingBase):
         self.media_type = media_type
         self.init_headers(headers)
         if filename is not None and not self._given(b"content-disposition"):
-            value = _http.content_disposition(content_disposition_type, filename)
+            value = content_disposition(content_disposition_type, filename)
             self.raw_headers.append(encode_header("content-disposition", value))
         if not self._given(b"accept-ranges"):
             self.raw_headers.append((b"accept-ranges", b"bytes"))
@@ -263,9 +273,9 @@ class FileResponse(StreamingBase):
             or request.get(b"if-modified-since") is not None
             or request.get(b"if-range") is not None
         ):  # perf: parsed only for a request that compares dates (~5 µs)
-            last_modified = _http.parse_http_date(modified)
+            last_modified = parse_http_date(modified)
         if 200 <= self.status_code < 300:
-            status = _http.evaluate_preconditions(
+            status = evaluate_preconditions(
                 method,
                 request.get(b"if-match"),
                 request.get(b"if-unmodified-since"),
@@ -293,13 +303,13 @@ class FileResponse(StreamingBase):
             and (_header(headers, b"accept-ranges") or "").lower() != "none"
         ):
             if_range = request.get(b"if-range")
-            if if_range is None or _http.if_range_allows(if_range, etag, last_modified):
+            if if_range is None or if_range_allows(if_range, etag, last_modified):
                 try:
-                    ranges = _http.parse_range(range_header, result.st_size)
-                except _http.MalformedRange as exc:
+                    ranges = parse_range(range_header, result.st_size)
+                except MalformedRange as exc:
                     await _send_text(send, 400, f"Bad Request: {exc}")
                     return
-                except _http.UnsatisfiableRange:
+                except UnsatisfiableRange:
                     refusal = _without_content_headers(headers)
                     refusal.append((b"content-range", b"bytes */%d" % result.st_size))
                     await _send_empty(send, 416, refusal)
@@ -334,7 +344,7 @@ class FileResponse(StreamingBase):
         elif len(ranges) == 1:
             start, stop = ranges[0]
             headers = _replace(headers, b"content-length", b"%d" % (stop - start))
-            headers.append((b"content-range", _http.content_range(start, stop, size).encode()))
+            headers.append((b"content-range", content_range(start, stop, size).encode()))
             status, parts, closing = 206, [(start, stop, b"")], b""
         else:
             boundary = secrets.token_hex(16)
@@ -344,11 +354,11 @@ class FileResponse(StreamingBase):
                     start,
                     stop,
                     (b"\r\n" if index else b"")
-                    + _http.multipart_part_header(boundary, content_type, start, stop, size),
+                    + multipart_part_header(boundary, content_type, start, stop, size),
                 )
                 for index, (start, stop) in enumerate(ranges)
             ]
-            closing = _http.multipart_closing(boundary)
+            closing = multipart_closing(boundary)
             length = sum(stop - start + len(head) for start, stop, head in parts) + len(closing)
             headers = _replace(headers, b"content-length", b"%d" % length)
             headers = _replace(

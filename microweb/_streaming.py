@@ -73,9 +73,9 @@ from typing import Any
 
 import anyio
 
+from microweb._http.fields import encode_header
 from microweb.background import BackgroundTask
 from microweb.concurrency import iterate_in_threadpool, run_in_threadpool
-from microweb.datastructures import encode_header
 from microweb.responses import BODYLESS_STATUSES, HeadersInput, Response, _content_type
 from microweb.types import Message, Receive, Scope, Send
 

@@ -17,17 +17,16 @@ many handlers.
 from __future__ import annotations
 
 import datetime
-import email.utils
-import re
-import string
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 from urllib.parse import quote
 
 from microweb import _json
+from microweb._http.cookies import set_cookie_value
+from microweb._http.fields import encode_header
+from microweb._http.urls import URL_SAFE
 from microweb.background import BackgroundTask
-from microweb.datastructures import MutableHeaders, encode_header
+from microweb.datastructures import MutableHeaders
 from microweb.types import Receive, Scope, Send
 
 __all__ = [
@@ -44,7 +43,6 @@ HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
 
 # RFC 9110 §6.4.1: 1xx, 204 and 304 responses carry no content.
 BODYLESS_STATUSES = frozenset({*range(100, 200), 204, 304})
-_SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
 _NOTHING: frozenset[bytes] = frozenset()
 _SIZES = [b"%d" % n for n in range(1024)]
@@ -62,15 +60,6 @@ def _content_type(media_type: str, charset: str) -> bytes:
         value = encode_header("content-type", text)[1]
         _CONTENT_TYPES[(media_type, charset)] = value
     return value
-
-
-def _http_date(moment: datetime.datetime | float) -> str:
-    """An IMF-fixdate (RFC 9110 §5.6.7) for a datetime (naive means UTC) or a timestamp."""
-    if isinstance(moment, datetime.datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)
-        moment = moment.timestamp()
-    return email.utils.formatdate(moment, usegmt=True)
 
 
 class Response:
@@ -163,36 +152,22 @@ class Response:
         ``expires`` is a datetime (naive means UTC), an HTTP-date string, or
         seconds from now. ``samesite`` is lax, strict or none (any case), or
         None to leave the attribute out. ``partitioned`` (CHIPS) needs
-        ``secure=True``.
+        ``secure=True``. Raises ValueError for a name that is not a token,
+        an attribute holding ``;``, CR or LF, or an unknown ``samesite``.
         """
-        # Not http.cookies: it refuses names like "path" that browsers accept.
-        parts = [_cookie_pair(key, value)]
-        if max_age is not None:
-            parts.append(f"Max-Age={int(max_age)}")
-        if expires is not None:
-            if isinstance(expires, (int, float)):
-                expires = _http_date(time.time() + expires)
-            elif isinstance(expires, datetime.datetime):
-                expires = _http_date(expires)
-            parts.append(f"Expires={_attribute('expires', expires)}")
-        if path is not None:
-            parts.append(f"Path={_attribute('path', path)}")
-        if domain is not None:
-            parts.append(f"Domain={_attribute('domain', domain)}")
-        if secure:
-            parts.append("Secure")
-        if httponly:
-            parts.append("HttpOnly")
-        if samesite is not None:
-            canonical = _SAMESITE.get(str(samesite).lower())
-            if canonical is None:
-                raise ValueError(f"samesite must be 'lax', 'strict' or 'none', not {samesite!r}")
-            parts.append(f"SameSite={canonical}")
-        if partitioned:
-            if not secure:
-                raise ValueError("a partitioned cookie must be secure: pass secure=True")
-            parts.append("Partitioned")
-        self.raw_headers.append(encode_header("set-cookie", "; ".join(parts)))
+        cookie = set_cookie_value(
+            key,
+            value,
+            max_age=max_age,
+            expires=expires,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+        self.raw_headers.append(encode_header("set-cookie", cookie))
 
     def delete_cookie(
         self,
@@ -229,37 +204,6 @@ class Response:
             await send({"type": "http.response.body", "body": self.body})
         if self.background is not None:
             await self.background()
-
-
-# RFC 6265 §4.1.1 cookie-name is a token; values outside these characters are
-# quoted the way Python's http.cookies quotes them (and so parses them back):
-# "..." with \" and \\ escaped and other characters as \ooo octal escapes.
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_COOKIE_SAFE = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~:")
-_COOKIE_ESCAPES = {
-    **{chr(n): f"\\{n:03o}" for n in (*range(0x20), *range(0x7F, 0x100))},
-    ",": "\\054",
-    ";": "\\073",
-    '"': '\\"',
-    "\\": "\\\\",
-}
-
-
-def _cookie_pair(name: str, value: str) -> str:
-    """``name=value`` for a set-cookie header, quoting the value when it needs it."""
-    if _COOKIE_NAME.fullmatch(name) is None:
-        raise ValueError(f"invalid cookie name {name!r}: expected an RFC 9110 token")
-    if not value or not _COOKIE_SAFE.issuperset(value):
-        value = '"' + "".join(_COOKIE_ESCAPES.get(c, c) for c in value) + '"'
-    return f"{name}={value}"
-
-
-def _attribute(name: str, value: str) -> str:
-    # A ';' would start a new cookie attribute: refuse it rather than let a
-    # value smuggle in e.g. "; Domain=evil.example".
-    if ";" in value or "\r" in value or "\n" in value:
-        raise ValueError(f"cookie {name} {value!r} may not contain ';', CR or LF")
-    return value
 
 
 class HTMLResponse(Response):
@@ -332,7 +276,7 @@ class RedirectResponse(Response):
             content=b"", status_code=status_code, headers=headers, background=background
         )
         # Replaces a location given in ``headers``: the URL argument wins.
-        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+        self.headers["location"] = quote(str(url), safe=URL_SAFE)
 
 
 # The streamed responses live in private modules (_streaming, _files, _sse),
