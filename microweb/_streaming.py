@@ -40,8 +40,9 @@ Rules, each from SPEC.md "Streams" or the ASGI HTTP spec:
    and may await; stopped while it awaits, the cancellation is delivered
    right there (anyio's cancel scopes are level-triggered), so a ``finally``
    that must await shields itself (docs/streaming.md).
-5. While it runs, the stream is in the App's ``StreamRegistry`` (found
-   through ``scope["app"]``, duck-typed: responses never import the App).
+5. While it runs, the stream is in the App's ``StreamRegistry``
+   (``microweb._shutdown``, found through ``scope["app"]``, duck-typed:
+   responses never import the App).
    When the App receives ``lifespan.shutdown`` it sets its
    ``shutdown_event``, gives open streams a grace period to finish on their
    own, then cancels the ones still open the way a disconnect would.
@@ -59,7 +60,6 @@ import asyncio
 import functools
 import logging
 import time
-import weakref
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -74,12 +74,14 @@ from typing import Any
 import anyio
 
 from microweb._http.fields import encode_header
+from microweb._shutdown import StreamRegistry
+from microweb._utils import describe, running_loop
 from microweb.background import BackgroundTask
 from microweb.concurrency import iterate_in_threadpool, run_in_threadpool
 from microweb.responses import BODYLESS_STATUSES, HeadersInput, Response, _content_type
 from microweb.types import Message, Receive, Scope, Send
 
-__all__ = ["StreamRegistry", "StreamingResponse", "Transmission", "run_stream"]
+__all__ = ["StreamingResponse", "Transmission", "run_stream"]
 
 logger = logging.getLogger("microweb")
 
@@ -91,95 +93,6 @@ _END: Any = object()
 
 class _ClientGone(Exception):
     """A send failed because the client is gone (ASGI HTTP spec 2.4: OSError)."""
-
-
-class StreamRegistry:
-    """The streams an App has open, so that it can stop them when it shuts down.
-
-    Owned by the App (``app._stream_registry``). A stream adds its outermost
-    cancel scope while it runs and removes it when its body is closed.
-    """
-
-    def __init__(self) -> None:
-        self._open: set[anyio.CancelScope] = set()
-        self._changed: anyio.Event | None = None
-        self._closing = False
-        self._event = anyio.Event()
-        self._event_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-
-    @property
-    def shutdown_event(self) -> anyio.Event:
-        """The App's ``shutdown_event``, for the event loop running now.
-
-        An asyncio event belongs to the first loop that waits on it. A server
-        runs one loop, but the TestClient without ``with`` starts one per
-        request: a loop other than the last one gets a new event, set if the
-        old one was.
-        """
-        loop = _running_loop()
-        if loop is not None:
-            known = None if self._event_loop is None else self._event_loop()
-            if known is not loop:
-                if known is not None:
-                    fresh = anyio.Event()
-                    if self._event.is_set():
-                        fresh.set()
-                    self._event = fresh
-                self._event_loop = weakref.ref(loop)
-        return self._event
-
-    def reset(self) -> None:
-        """Start a new server life (lifespan startup): a fresh, unset event."""
-        self._closing = False
-        self._event = anyio.Event()
-        self._event_loop = None
-
-    def add(self, scope: anyio.CancelScope) -> None:
-        if self._closing:
-            scope.cancel()  # opened after the grace period ran out
-        self._open.add(scope)
-
-    def discard(self, scope: anyio.CancelScope) -> None:
-        self._open.discard(scope)
-        if self._changed is not None:
-            self._changed.set()
-
-    def __len__(self) -> int:
-        return len(self._open)
-
-    async def _wait_until_empty(self) -> None:
-        while self._open:
-            self._changed = anyio.Event()
-            await self._changed.wait()
-
-    async def shutdown(self, grace_period: float) -> None:
-        """Set ``shutdown_event``; after ``grace_period`` seconds stop what is still open.
-
-        Returns as soon as no stream is open, and at most about two grace
-        periods later: one for the streams to end on their own, one for the
-        cancelled ones to close their iterators.
-        """
-        self.shutdown_event.set()
-        with anyio.move_on_after(grace_period):
-            await self._wait_until_empty()
-        if not self._open:
-            return
-        self._closing = True
-        for scope in list(self._open):
-            scope.cancel()
-        with anyio.move_on_after(grace_period):
-            await self._wait_until_empty()
-        if self._open:
-            logger.warning(
-                "%d stream(s) still closing after the shutdown grace period", len(self._open)
-            )
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # no loop, or another backend (trio events are not loop-bound)
-        return None
 
 
 def _registry(scope: Scope) -> StreamRegistry | None:
@@ -414,10 +327,6 @@ def _cancel_scope(loop: asyncio.AbstractEventLoop | None) -> anyio.CancelScope:
     return _asyncio_cancel_scope()
 
 
-def _describe(scope: Scope) -> str:
-    return f"{scope.get('method', '?')} {scope.get('path', '?')}"
-
-
 async def run_stream(
     scope: Scope,
     receive: Receive,
@@ -439,7 +348,7 @@ async def run_stream(
     registry = _registry(scope)
     transmission = Transmission(send, shared=helper is not None)
     # A disconnect, a shutdown or a failed ping cancels this scope.
-    loop = _running_loop()
+    loop = running_loop()
     stop = _cancel_scope(loop)
 
     try:
@@ -473,7 +382,7 @@ async def run_stream(
                 try:
                     await closing
                 except Exception:
-                    logger.exception("closing the body of %s raised", _describe(scope))
+                    logger.exception("closing the body of %s raised", describe(scope))
         if registry is not None:
             registry.discard(stop)
     if error is not None:
@@ -482,7 +391,7 @@ async def run_stream(
         logger.error(
             "%s raised while streaming the response to %s; the response was cut",
             type(error).__name__,
-            _describe(scope),
+            describe(scope),
             exc_info=error,
         )
 

@@ -19,7 +19,8 @@ import anyio
 import pytest
 
 from microweb import App, HTTPException, Request
-from microweb._streaming import StreamRegistry, Transmission
+from microweb._shutdown import StreamRegistry
+from microweb._streaming import Transmission
 from microweb.background import BackgroundTask
 from microweb.responses import StreamingResponse
 from microweb.testclient import TestClient
