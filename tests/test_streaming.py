@@ -1,4 +1,4 @@
-"""StreamingResponse and the machinery every stream shares (microweb._streaming).
+"""StreamingResponse and the machinery every stream shares (microweb.responses._stream).
 
 Most tests go through the TestClient; the ones that must see the raw ASGI
 messages (no final ``more_body=False`` after an error, nothing sent before an
@@ -20,9 +20,9 @@ import pytest
 
 from microweb import App, HTTPException, Request
 from microweb._shutdown import StreamRegistry
-from microweb._streaming import Transmission
 from microweb.background import BackgroundTask
 from microweb.responses import StreamingResponse
+from microweb.responses._stream import Transmission
 from microweb.testclient import TestClient
 from microweb.types import ASGIApp, Message
 

@@ -1,17 +1,17 @@
-"""The response class hierarchy. Every response is an ASGI app.
+"""``Response``: the base of every response, and what they all share.
 
 A response is built once (body rendered, header pairs encoded) and can then
 answer any number of requests: ``__call__`` reads the request's scope but
 never changes the object, so a module-level ``Response`` may be returned from
 many handlers.
 
-    Response                  bytes or str as they are
-    ├── JSONResponse          compact JSON, byte-identical to the stdlib's (orjson underneath)
-    │   ├── ORJSONResponse    orjson's own output, numpy and non-str keys allowed
-    │   └── UJSONResponse     ujson (the ``microweb[ujson]`` extra)
-    ├── HTMLResponse          text/html
-    ├── PlainTextResponse     text/plain
-    └── RedirectResponse      a ``location`` and no body (307 by default)
+Every response class, streamed ones included, is built by
+``Response.__init__``: status, media type and background are set there,
+``render`` makes the body, and ``init_headers`` (the one routine that builds
+headers) adds ``content-length`` and ``content-type``. A streamed response
+holds no body (its ``body`` is ``STREAMED``), so it gets no computed
+``content-length``. Every answer without a body (HEAD, a bodyless status, a
+file's 304, 412 or 416) goes out through ``send_empty``.
 """
 
 from __future__ import annotations
@@ -19,33 +19,35 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
-from urllib.parse import quote
 
-from microweb import _json
 from microweb._http.cookies import set_cookie_value
 from microweb._http.fields import encode_header
-from microweb._http.urls import URL_SAFE
 from microweb.background import BackgroundTask
 from microweb.datastructures import MutableHeaders
 from microweb.types import Receive, Scope, Send
 
 __all__ = [
-    "HTMLResponse",
-    "JSONResponse",
-    "ORJSONResponse",
-    "PlainTextResponse",
-    "RedirectResponse",
+    "BODYLESS_STATUSES",
+    "STREAMED",
+    "HeadersInput",
+    "RawHeaders",
     "Response",
-    "UJSONResponse",
+    "send_empty",
 ]
 
 HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]]
+RawHeaders = list[tuple[bytes, bytes]]
 
 # RFC 9110 §6.4.1: 1xx, 204 and 304 responses carry no content.
 BODYLESS_STATUSES = frozenset({*range(100, 200), 204, 304})
 _CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
 _NOTHING: frozenset[bytes] = frozenset()
 _SIZES = [b"%d" % n for n in range(1024)]
+
+# The ``body`` of a streamed response, whose bytes are sent over time and never
+# held: empty, and never counted for a content-length.
+# perf: an identity test on the body, not a class attribute (~270 instructions).
+STREAMED = memoryview(b"")
 
 
 def _content_type(media_type: str, charset: str) -> bytes:
@@ -60,6 +62,12 @@ def _content_type(media_type: str, charset: str) -> bytes:
         value = encode_header("content-type", text)[1]
         _CONTENT_TYPES[(media_type, charset)] = value
     return value
+
+
+async def send_empty(send: Send, status: int, headers: RawHeaders) -> None:
+    """Send the status line with ``headers``, then an empty, final body."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 class Response:
@@ -91,28 +99,36 @@ class Response:
 
     def render(self, content: Any) -> bytes | memoryview:
         """Turn ``content`` into the body bytes."""
+        # perf: str, what handlers return most, is checked first.
+        if isinstance(content, str):
+            return content.encode(self.charset)
         if content is None:
             return b""
         if isinstance(content, (bytes, memoryview)):
             return content
-        if isinstance(content, str):
-            return content.encode(self.charset)
         raise TypeError(
             f"{type(self).__name__} content must be str, bytes, memoryview or None, "
             f"not {type(content).__name__}"
         )
 
     def init_headers(self, headers: HeadersInput | None = None) -> None:
-        """Set ``raw_headers`` from ``headers`` plus content-length and content-type."""
-        raw: list[tuple[bytes, bytes]] = []
+        """Set ``raw_headers``: ``headers``, then ``content-length`` and ``content-type``.
+
+        ``content-length`` is the size of ``body``, unless given, or the
+        status carries no content, or the body is ``STREAMED`` (a length not
+        known in advance is sent only when given; FileResponse adds its own).
+        ``content-type`` is ``media_type`` (``charset`` added to a text/*
+        type that names none), unless given.
+        """
+        raw: RawHeaders = []
         given: frozenset[bytes] | set[bytes] = _NOTHING
         if headers:
             items = headers.items() if isinstance(headers, Mapping) else headers
             raw = [encode_header(name, value) for name, value in items]
             given = {name for name, _ in raw}
-        body = getattr(self, "body", None)
+        body = self.body
         if (
-            body is not None
+            body is not STREAMED
             and self.status_code not in BODYLESS_STATUSES
             and b"content-length" not in given
         ):
@@ -191,105 +207,16 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": self.status_code,
-                "headers": self.raw_headers,
-            }
-        )
         if scope["method"] == "HEAD" or self.status_code in BODYLESS_STATUSES:
-            await send({"type": "http.response.body", "body": b""})
+            await send_empty(send, self.status_code, self.raw_headers)
         else:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
             await send({"type": "http.response.body", "body": self.body})
         if self.background is not None:
             await self.background()
-
-
-class HTMLResponse(Response):
-    """An HTML page: ``text/html; charset=utf-8``."""
-
-    media_type = "text/html"
-
-
-class PlainTextResponse(Response):
-    """Plain text: ``text/plain; charset=utf-8``."""
-
-    media_type = "text/plain"
-
-
-class JSONResponse(Response):
-    """Compact JSON of any JSON value and of the extended types (see the JSON docs).
-
-    Byte-identical to ``json.dumps(content, ensure_ascii=False,
-    allow_nan=False, separators=(",", ":"))`` for plain values, made by
-    orjson. NaN and Infinity raise ValueError; an unknown type raises
-    TypeError naming it.
-    """
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return _json.dumps(content)
-
-
-class ORJSONResponse(JSONResponse):
-    """orjson's own output, with non-str dict keys and numpy arrays allowed.
-
-    Unlike JSONResponse, NaN and Infinity become ``null`` (orjson's choice).
-    """
-
-    def render(self, content: Any) -> bytes:
-        return _json.dumps_orjson(content)
-
-
-class UJSONResponse(JSONResponse):
-    """JSON made by ujson (``ensure_ascii=False``); needs ``pip install 'microweb[ujson]'``."""
-
-    def render(self, content: Any) -> bytes:
-        try:
-            import ujson
-        except ImportError:
-            raise ImportError(
-                "UJSONResponse needs the ujson package: pip install 'microweb[ujson]'"
-            ) from None
-        result: str = ujson.dumps(content, ensure_ascii=False)
-        return result.encode("utf-8")
-
-
-class RedirectResponse(Response):
-    """Send the client to ``url`` (307 Temporary Redirect unless told otherwise).
-
-    The URL is percent-quoted for the ``location`` header, keeping the
-    characters that give a URL its structure, so a CR or LF in it is quoted,
-    never able to start a new header.
-    """
-
-    def __init__(
-        self,
-        url: str | Any,
-        status_code: int = 307,
-        headers: HeadersInput | None = None,
-        background: BackgroundTask | None = None,
-    ) -> None:
-        super().__init__(
-            content=b"", status_code=status_code, headers=headers, background=background
-        )
-        # Replaces a location given in ``headers``: the URL argument wins.
-        self.headers["location"] = quote(str(url), safe=URL_SAFE)
-
-
-# The streamed responses live in private modules (_streaming, _files, _sse),
-# which import Response from here: these imports must stay at the bottom.
-from microweb._files import FileResponse  # noqa: E402
-from microweb._paths import safe_path  # noqa: E402
-from microweb._sse import EventSourceResponse, ServerSentEvent  # noqa: E402
-from microweb._streaming import StreamingResponse  # noqa: E402
-
-__all__ += [
-    "EventSourceResponse",
-    "FileResponse",
-    "ServerSentEvent",
-    "StreamingResponse",
-    "safe_path",
-]

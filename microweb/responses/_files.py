@@ -34,8 +34,8 @@ changes the object. One call goes:
    read: memory stays constant whatever the file's size, and the server's
    flow control paces the reads. A chunk the page cache holds is read on
    the loop (``RWF_NOWAIT`` never waits for the disk); any other goes to a
-   worker thread. ``_streaming.run_stream``
-   runs that loop, so a client that leaves stops the reading at once.
+   worker thread. ``_stream.run_stream`` runs that loop, so a client that
+   leaves stops the reading at once.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ import os
 import secrets
 import stat
 import warnings
-from collections.abc import Sequence
 
 from microweb._http.conditional import evaluate_preconditions, if_range_allows
 from microweb._http.dates import http_date, parse_http_date
@@ -59,15 +58,11 @@ from microweb._http.ranges import (
     multipart_part_header,
     parse_range,
 )
-from microweb._streaming import (
-    RawHeaders,
-    StreamingBase,
-    Transmission,
-    run_stream,
-)
 from microweb.background import BackgroundTask
 from microweb.concurrency import run_in_threadpool
-from microweb.responses import BODYLESS_STATUSES, HeadersInput
+from microweb.responses._base import BODYLESS_STATUSES, HeadersInput, RawHeaders, send_empty
+from microweb.responses._simple import PlainTextResponse
+from microweb.responses._stream import StreamingBase, Transmission, run_stream
 from microweb.types import Receive, Scope, Send
 
 __all__ = ["FileResponse"]
@@ -215,13 +210,10 @@ class FileResponse(StreamingBase):
                 stacklevel=2,
             )
         self.path = path
-        self.status_code = status_code
         self.filename = filename
-        self.background = background
         if media_type is None:
             media_type = mimetypes.guess_type(filename or os.fspath(path))[0] or "text/plain"
-        self.media_type = media_type
-        self.init_headers(headers)
+        super().__init__(None, status_code, headers, media_type, background)
         if filename is not None and not self._given(b"content-disposition"):
             value = content_disposition(content_disposition_type, filename)
             self.raw_headers.append(encode_header("content-disposition", value))
@@ -285,13 +277,13 @@ class FileResponse(StreamingBase):
                 last_modified,
             )
             if status is not None:
-                await _send_empty(send, status, _without_content_headers(headers))
+                await send_empty(send, status, _refusal_headers(headers, status))
                 return
         if self.status_code in BODYLESS_STATUSES:
-            await _send_empty(send, self.status_code, _replace(headers, b"content-length", None))
+            await send_empty(send, self.status_code, _replace(headers, b"content-length", None))
             return
         if method == "HEAD":
-            await _send_empty(send, self.status_code, headers)
+            await send_empty(send, self.status_code, headers)
             return
         ranges: list[tuple[int, int]] | None = None
         range_header = request.get(b"range")
@@ -307,12 +299,12 @@ class FileResponse(StreamingBase):
                 try:
                     ranges = parse_range(range_header, result.st_size)
                 except MalformedRange as exc:
-                    await _send_text(send, 400, f"Bad Request: {exc}")
+                    bad = PlainTextResponse(f"Bad Request: {exc}", status_code=400)
+                    await bad(scope, receive, send)
                     return
                 except UnsatisfiableRange:
-                    refusal = _without_content_headers(headers)
-                    refusal.append((b"content-range", b"bytes */%d" % result.st_size))
-                    await _send_empty(send, 416, refusal)
+                    unsatisfied = (b"content-range", b"bytes */%d" % result.st_size)
+                    await send_empty(send, 416, _refusal_headers(headers, 416, unsatisfied))
                     return
         if fd is not None:
             await self._stream(scope, receive, send, fd, headers, result.st_size, ranges)
@@ -430,28 +422,19 @@ def _replace(headers: RawHeaders, name: bytes, value: bytes | None) -> RawHeader
     return kept if value is None else [*kept, (name, value)]
 
 
-def _without_content_headers(headers: Sequence[tuple[bytes, bytes]]) -> RawHeaders:
-    # RFC 9110 §15.4.5: a 304 carries the 200's metadata but no content-*
-    # metadata (content-location aside); a 412/416 describes no representation.
-    return [
+def _refusal_headers(headers: RawHeaders, status: int, *extra: tuple[bytes, bytes]) -> RawHeaders:
+    """The headers of a 304, 412 or 416: the 200's, less the ``content-*`` ones, plus ``extra``.
+
+    RFC 9110 §15.4.5: a 304 carries the 200's metadata but no content-*
+    metadata (content-location aside); a 412 or 416 describes no
+    representation, and says "no body" plainly with ``content-length: 0``.
+    """
+    kept = [
         (name, value)
         for name, value in headers
         if not name.startswith(b"content-") or name == b"content-location"
     ]
-
-
-async def _send_empty(send: Send, status: int, headers: RawHeaders) -> None:
-    if status not in BODYLESS_STATUSES and not any(n == b"content-length" for n, _ in headers):
-        headers = [*headers, (b"content-length", b"0")]  # 412, 416: say "no body" plainly
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def _send_text(send: Send, status: int, text: str) -> None:
-    body = text.encode("utf-8")
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", b"%d" % len(body)),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    kept += extra
+    if status not in BODYLESS_STATUSES:
+        kept.append((b"content-length", b"0"))
+    return kept
