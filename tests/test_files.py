@@ -19,6 +19,7 @@ from microweb import App
 from microweb.background import BackgroundTask
 from microweb.responses import FileResponse
 from microweb.testclient import TestClient
+from microweb.types import Receive, Scope, Send
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -212,6 +213,20 @@ def test_head_sends_headers_without_opening_the_file(
     assert ranged.status_code == 200
     assert ranged.headers["content-length"] == str(SIZE)
     assert "content-range" not in ranged.headers
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stat", [False, True])
+async def test_a_scope_without_a_method_is_answered_as_a_get(path: Path, stat: bool) -> None:
+    response = FileResponse(path, stat_result=os.stat(path) if stat else None)
+
+    async def without_method(scope: Scope, receive: Receive, send: Send) -> None:
+        del scope["method"]
+        await response(scope, receive, send)
+
+    messages = await call_asgi(without_method)
+    assert messages[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in messages[1:]) == DATA
 
 
 def test_a_get_route_answers_head_without_a_body(path: Path) -> None:

@@ -207,7 +207,8 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] == "HEAD" or self.status_code in BODYLESS_STATUSES:
+        # A scope without a method is answered as a GET.
+        if scope.get("method") == "HEAD" or self.status_code in BODYLESS_STATUSES:
             await send_empty(send, self.status_code, self.raw_headers)
         else:
             await send(

@@ -227,7 +227,8 @@ class FileResponse(StreamingBase):
         return any(key == name for key, _ in self.raw_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        wants_body = scope["method"] != "HEAD" and self.status_code not in BODYLESS_STATUSES
+        # A scope without a method is answered as a GET.
+        wants_body = scope.get("method") != "HEAD" and self.status_code not in BODYLESS_STATUSES
         fd: int | None = None
         if (
             wants_body
@@ -255,7 +256,7 @@ class FileResponse(StreamingBase):
         headers = self.raw_headers
         if self.stat_result is None:
             headers = _with_stat_headers(headers, result)
-        method = scope["method"]
+        method = scope.get("method", "GET")
         request = _RequestHeaders(scope)
         etag = _header(headers, b"etag")
         modified = _header(headers, b"last-modified")

@@ -15,8 +15,10 @@ chunks) in a cancel scope, with helpers beside it:
 
 On asyncio the helpers are plain tasks, made only once the producer first
 lets the event loop run (until then no disconnect can be seen and no ping
-is due) and cancelled when it is done; on another anyio backend (trio) they
-run in a task group. Either way they never outlive the stream.
+is due); when the producer is done they are cancelled and awaited. On
+another anyio backend (trio) they run in a task group. Either way they have
+ended before ``run_stream`` returns: they never outlive the stream, and the
+response's background task never runs beside them.
 
 Rules, each from SPEC.md "Streams" or the ASGI HTTP spec:
 
@@ -291,6 +293,14 @@ def _make_helpers(
     tasks.extend(loop.create_task(c) for c in _helpers(receive, transmission, stop, helper))
 
 
+async def _end_helpers(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the helper tasks and wait until they have ended, even in a cancelled scope."""
+    for task in tasks:
+        task.cancel()
+    with anyio.CancelScope(shield=True):
+        await asyncio.wait(tasks)
+
+
 _asyncio_cancel_scope: type[anyio.CancelScope] | None = None
 
 
@@ -324,7 +334,7 @@ async def run_stream(
 
     ``close`` is called afterwards in every case; what it returns (if not
     None) is awaited shielded from cancellation.
-    ``helper`` (the SSE pinger) runs beside the producer and is cancelled with it.
+    ``helper`` (the SSE pinger) runs beside the producer and ends with it.
     See the module docstring for the rules. Raises what ``produce`` raised
     if nothing had been sent yet.
     """
@@ -350,8 +360,8 @@ async def run_stream(
                     error = await _produce_in(produce, transmission)
                 finally:
                     making.cancel()
-                    for task in tasks:
-                        task.cancel()
+                    if tasks:  # perf: most streams never made them: no await
+                        await _end_helpers(tasks)
             else:  # another anyio backend (trio): a task group, same rules
                 async with anyio.create_task_group() as group:
                     # The helpers get scopes of their own, so that ending them
