@@ -30,7 +30,8 @@ from typing import Any, TypeVar
 import anyio
 
 from microweb._endpoint import Endpoint
-from microweb._utils import is_async_callable
+from microweb._shutdown import StreamRegistry
+from microweb._utils import describe, is_async_callable
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
 from microweb.exceptions import HTTPException
@@ -106,12 +107,7 @@ class App(RouteDecorators):
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
         self._stack: ASGIApp | None = None
-        # Streams open now, stopped on lifespan.shutdown. Imported here, not at
-        # the top: microweb._streaming imports microweb.responses, which
-        # re-exports the streamed responses from it, so the response modules
-        # must be loaded first.
-        from microweb._streaming import StreamRegistry
-
+        # Streams open now, stopped on lifespan.shutdown.
         self._stream_registry = StreamRegistry()
 
     @property
@@ -290,7 +286,7 @@ class App(RouteDecorators):
         except Exception:
             # Most likely the response had started: the server refuses a
             # second start. The client sees a cut connection.
-            logger.exception("could not send the error response for %s", _describe(scope))
+            logger.exception("could not send the error response for %s", describe(scope))
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -342,9 +338,5 @@ def _http_exception_response(exc: HTTPException) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-def _describe(scope: Scope) -> str:
-    return f"{scope.get('method', '?')} {scope.get('path', '?')}"
-
-
 def _log_unhandled(scope: Scope, exc: Exception) -> None:
-    logger.error("unhandled %s in %s", type(exc).__name__, _describe(scope), exc_info=exc)
+    logger.error("unhandled %s in %s", type(exc).__name__, describe(scope), exc_info=exc)

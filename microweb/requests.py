@@ -27,7 +27,7 @@ import orjson
 from python_multipart.multipart import parse_options_header
 
 from microweb import _json
-from microweb._http import parse_cookie_header
+from microweb._http.cookies import parse_cookie_header
 from microweb._multipart import FormLimits, parse_multipart, parse_urlencoded
 from microweb.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from microweb.exceptions import HTTPException

@@ -1,4 +1,4 @@
-"""FileResponse (microweb._files): headers, HEAD, ranges, conditional requests, memory."""
+"""FileResponse (microweb.responses._files): headers, HEAD, ranges, conditionals, memory."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from test_streaming import call_asgi
 
-import microweb._files
+import microweb.responses._files
 from microweb import App
 from microweb.background import BackgroundTask
 from microweb.responses import FileResponse
 from microweb.testclient import TestClient
+from microweb.types import Receive, Scope, Send
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -201,8 +202,8 @@ def test_head_sends_headers_without_opening_the_file(
     def refuse(*args: Any) -> Any:
         raise AssertionError("the file was opened")
 
-    monkeypatch.setattr(microweb._files, "_open", refuse)
-    monkeypatch.setattr(microweb._files, "_open_and_stat", refuse)
+    monkeypatch.setattr(microweb.responses._files, "_open", refuse)
+    monkeypatch.setattr(microweb.responses._files, "_open_and_stat", refuse)
     r = client.head("/")
     assert r.status_code == 200
     assert r.content == b""
@@ -212,6 +213,20 @@ def test_head_sends_headers_without_opening_the_file(
     assert ranged.status_code == 200
     assert ranged.headers["content-length"] == str(SIZE)
     assert "content-range" not in ranged.headers
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stat", [False, True])
+async def test_a_scope_without_a_method_is_answered_as_a_get(path: Path, stat: bool) -> None:
+    response = FileResponse(path, stat_result=os.stat(path) if stat else None)
+
+    async def without_method(scope: Scope, receive: Receive, send: Send) -> None:
+        del scope["method"]
+        await response(scope, receive, send)
+
+    messages = await call_asgi(without_method)
+    assert messages[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in messages[1:]) == DATA
 
 
 def test_a_get_route_answers_head_without_a_body(path: Path) -> None:
@@ -503,13 +518,13 @@ def test_a_client_that_leaves_stops_the_reading(
     big = tmp_path / "big"
     big.write_bytes(b"x" * (10 * 65536))
     reads: list[int] = []
-    read = microweb._files._read
+    read = microweb.responses._files._read
 
     def counting(fd: int, offset: int, size: int) -> bytes:
         reads.append(offset)
         return read(fd, offset, size)
 
-    monkeypatch.setattr(microweb._files, "_read", counting)
+    monkeypatch.setattr(microweb.responses._files, "_read", counting)
     with TestClient(FileResponse(big)).stream("GET", "/") as r:
         next(r.iter_raw())
     assert len(reads) <= 3
@@ -519,14 +534,14 @@ def test_a_file_that_shrinks_cuts_the_response(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     calls: list[int] = []
-    read = microweb._files._read
+    read = microweb.responses._files._read
 
     def shrinking(fd: int, offset: int, size: int) -> bytes:
         calls.append(offset)
         return read(fd, offset, size) if len(calls) == 1 else b""
 
-    monkeypatch.setattr(microweb._files, "_read", shrinking)
-    monkeypatch.setattr(microweb._files, "_read_cached", lambda fd, offset, size: None)
+    monkeypatch.setattr(microweb.responses._files, "_read", shrinking)
+    monkeypatch.setattr(microweb.responses._files, "_read_cached", lambda fd, offset, size: None)
     with caplog.at_level(logging.ERROR, logger="microweb"):
         r = client.get("/")
     assert r.content == DATA[:65536]
@@ -564,7 +579,7 @@ def test_cached_chunks_are_read_on_the_loop_without_a_thread(
 ) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
-        if microweb._files._read_cached(fd, 0, 10) is None:
+        if microweb.responses._files._read_cached(fd, 0, 10) is None:
             pytest.skip("this filesystem does not read with RWF_NOWAIT")
     finally:
         os.close(fd)
@@ -572,14 +587,14 @@ def test_cached_chunks_are_read_on_the_loop_without_a_thread(
     def no_thread(fd: int, offset: int, size: int) -> bytes:
         raise AssertionError("a chunk in the page cache went to a worker thread")
 
-    monkeypatch.setattr(microweb._files, "_read", no_thread)
+    monkeypatch.setattr(microweb.responses._files, "_read", no_thread)
     assert TestClient(FileResponse(path)).get("/").content == DATA  # just written: cached
     ranged = TestClient(FileResponse(path)).get("/", headers={"range": "bytes=100-199"})
     assert ranged.content == DATA[100:200]
 
 
 def test_read_cached_gives_what_is_there_or_none(path: Path) -> None:
-    read_cached = microweb._files._read_cached
+    read_cached = microweb.responses._files._read_cached
     fd = os.open(path, os.O_RDONLY)
     try:
         whole = read_cached(fd, 0, SIZE)

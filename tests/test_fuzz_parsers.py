@@ -23,16 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from microweb import App, Request
-from microweb._http import (
-    MalformedRange,
-    UnsatisfiableRange,
-    content_disposition,
+from microweb._http.conditional import (
     evaluate_preconditions,
     if_range_allows,
     parse_entity_tags,
-    parse_http_date,
-    parse_range,
 )
+from microweb._http.dates import parse_http_date
+from microweb._http.disposition import content_disposition
+from microweb._http.ranges import MalformedRange, UnsatisfiableRange, parse_range
 from microweb.datastructures import Headers, MutableHeaders
 from microweb.responses import FileResponse, ServerSentEvent
 from microweb.testclient import TestClient

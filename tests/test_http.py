@@ -1,10 +1,10 @@
-"""The pure header helpers in microweb._http: the cookie request header (RFC 6265)."""
+"""The pure header helpers in microweb._http.cookies: the cookie request header (RFC 6265)."""
 
 from __future__ import annotations
 
 import pytest
 
-from microweb._http import parse_cookie_header
+from microweb._http.cookies import parse_cookie_header
 from microweb.responses import Response
 
 

@@ -9,20 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from microweb._http import (
+from microweb._http.conditional import (
+    etag_matches,
+    evaluate_preconditions,
+    if_range_allows,
+    parse_entity_tags,
+)
+from microweb._http.dates import http_date, parse_http_date
+from microweb._http.disposition import content_disposition
+from microweb._http.ranges import (
     MAX_RANGES,
     MalformedRange,
     UnsatisfiableRange,
-    content_disposition,
     content_range,
-    etag_matches,
-    evaluate_preconditions,
-    http_date,
-    if_range_allows,
     multipart_closing,
     multipart_part_header,
-    parse_entity_tags,
-    parse_http_date,
     parse_range,
 )
 

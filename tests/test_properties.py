@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from microweb import App, Request, Response
-from microweb._http import parse_cookie_header
+from microweb._http.cookies import parse_cookie_header
 from microweb.responses import PlainTextResponse
 from microweb.testclient import TestClient
 

@@ -174,6 +174,20 @@ async def test_head_sends_an_empty_final_body_message() -> None:
     assert messages[1].get("more_body", False) is False
 
 
+@pytest.mark.anyio
+async def test_a_scope_without_a_method_is_answered_as_a_get() -> None:
+    messages: list[Message] = []
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    async def receive() -> Message:
+        raise AssertionError("a plain response never reads the request")
+
+    await PlainTextResponse("hello")({"type": "http"}, receive, send)
+    assert messages[1]["body"] == b"hello"
+
+
 def test_response_object_answers_many_requests() -> None:
     response = JSONResponse({"n": 1}, headers={"x-a": "b"})
     client = TestClient(response)

@@ -1,4 +1,4 @@
-"""EventSourceResponse and ServerSentEvent (microweb._sse).
+"""EventSourceResponse and ServerSentEvent (microweb.responses._sse).
 
 The framing is checked against a parser written from the WHATWG HTML
 "Server-sent events" interpretation rules (§9.2.6), the one browsers run.
@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from test_streaming import call_asgi
 
 from microweb import App, HTTPException, Request
-from microweb._sse import encode_event
-from microweb._streaming import Transmission
 from microweb.background import BackgroundTask
 from microweb.responses import EventSourceResponse, ServerSentEvent, StreamingResponse
+from microweb.responses._sse import encode_event
+from microweb.responses._stream import Transmission
 from microweb.testclient import TestClient
 from microweb.types import Message
 

@@ -1,4 +1,4 @@
-"""StreamingResponse and the machinery every stream shares (microweb._streaming).
+"""StreamingResponse and the machinery every stream shares (microweb.responses._stream).
 
 Most tests go through the TestClient; the ones that must see the raw ASGI
 messages (no final ``more_body=False`` after an error, nothing sent before an
@@ -8,6 +8,7 @@ with ``call_asgi``, which test_files.py and test_sse.py use too.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import threading
@@ -19,11 +20,12 @@ import anyio
 import pytest
 
 from microweb import App, HTTPException, Request
-from microweb._streaming import StreamRegistry, Transmission
+from microweb._shutdown import StreamRegistry
 from microweb.background import BackgroundTask
-from microweb.responses import StreamingResponse
+from microweb.responses import EventSourceResponse, StreamingResponse
+from microweb.responses._stream import Transmission
 from microweb.testclient import TestClient
-from microweb.types import ASGIApp, Message
+from microweb.types import ASGIApp, Message, Receive, Scope, Send
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -885,3 +887,52 @@ async def test_registry_cancels_streams_that_open_after_the_grace_period() -> No
     assert len(registry) == 0
     registry.reset()
     assert not registry.shutdown_event.is_set()
+
+
+# --- regressions ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # helper tasks are asyncio's
+@pytest.mark.parametrize("response_class", [StreamingResponse, EventSourceResponse])
+@pytest.mark.parametrize("client_leaves", [False, True])
+async def test_helper_tasks_have_ended_when_the_background_task_starts(
+    response_class: type[StreamingResponse], client_leaves: bool
+) -> None:
+    before = asyncio.all_tasks()
+    gone = anyio.Event()
+    left_pending: list[asyncio.Task[Any]] = []
+
+    async def chunks() -> AsyncIterator[str]:
+        yield "a"
+        await anyio.sleep(0.01)  # the loop runs: the watcher (and the pinger) start
+        if client_leaves:
+            gone.set()
+            await anyio.sleep(10)  # stopped here by the disconnect
+        yield "b"
+
+    async def inspect_tasks() -> None:
+        current = asyncio.current_task()
+        left_pending.extend(
+            task
+            for task in asyncio.all_tasks() - before
+            if task is not current and not task.done()
+        )
+
+    response = response_class(chunks(), background=BackgroundTask(inspect_tasks))
+    with anyio.fail_after(5):
+        await call_asgi(response, disconnect=gone)
+    assert left_pending == []
+
+
+@pytest.mark.anyio
+async def test_a_scope_without_a_method_is_answered_as_a_get() -> None:
+    response = StreamingResponse(iter([b"a", b"b"]))
+
+    async def without_method(scope: Scope, receive: Receive, send: Send) -> None:
+        del scope["method"]
+        await response(scope, receive, send)
+
+    messages = await call_asgi(without_method)
+    assert messages[0]["status"] == 200
+    assert body_of(messages) == b"ab"

@@ -63,7 +63,7 @@ def test_head_and_options(server: Server, http: httpx.Client) -> None:
 def test_redirects(server: Server, http: httpx.Client) -> None:
     r = http.get(server.url + "/slash?x=1")
     assert r.status_code == 307
-    assert r.headers["location"] == server.url + "/slash/?x=1"
+    assert r.headers["location"] == "/slash/?x=1"  # relative (RFC 9110 §10.2.2)
     r = http.get(server.url + "/go")
     assert (r.status_code, r.headers["location"]) == (307, "/page")
 

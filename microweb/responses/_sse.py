@@ -27,7 +27,7 @@ survives.
 ``EventSourceResponse`` is a ``StreamingResponse`` whose chunks are events:
 each item of the iterable (a ``ServerSentEvent``, a dict of its fields, or a
 str of data) is framed into one chunk. The shared rules of
-``microweb._streaming`` apply (first event before the status line, errors,
+``responses._stream`` apply (first event before the status line, errors,
 disconnects, shutdown). Beside the producer runs a *pinger*: after ``ping``
 seconds without a message it sends a ``: ping`` comment, so proxies and
 browsers keep an idle connection open. The first ping comes ``ping`` seconds
@@ -45,9 +45,10 @@ from typing import Any, NoReturn
 import anyio
 
 from microweb import _json
-from microweb._streaming import Helper, StreamingResponse, Transmission
 from microweb.background import BackgroundTask
-from microweb.responses import HeadersInput
+from microweb.responses._base import HeadersInput
+from microweb.responses._stream import Helper, Transmission
+from microweb.responses._streaming import StreamingResponse
 
 __all__ = ["EventSourceResponse", "ServerSentEvent"]
 

@@ -34,8 +34,8 @@ changes the object. One call goes:
    read: memory stays constant whatever the file's size, and the server's
    flow control paces the reads. A chunk the page cache holds is read on
    the loop (``RWF_NOWAIT`` never waits for the disk); any other goes to a
-   worker thread. ``_streaming.run_stream``
-   runs that loop, so a client that leaves stops the reading at once.
+   worker thread. ``_stream.run_stream`` runs that loop, so a client that
+   leaves stops the reading at once.
 """
 
 from __future__ import annotations
@@ -45,19 +45,24 @@ import os
 import secrets
 import stat
 import warnings
-from collections.abc import Sequence
 
-from microweb import _http
-from microweb._streaming import (
-    RawHeaders,
-    StreamingBase,
-    Transmission,
-    run_stream,
+from microweb._http.conditional import evaluate_preconditions, if_range_allows
+from microweb._http.dates import http_date, parse_http_date
+from microweb._http.disposition import content_disposition
+from microweb._http.fields import encode_header
+from microweb._http.ranges import (
+    MalformedRange,
+    UnsatisfiableRange,
+    content_range,
+    multipart_closing,
+    multipart_part_header,
+    parse_range,
 )
 from microweb.background import BackgroundTask
 from microweb.concurrency import run_in_threadpool
-from microweb.datastructures import encode_header
-from microweb.responses import BODYLESS_STATUSES, HeadersInput
+from microweb.responses._base import BODYLESS_STATUSES, HeadersInput, RawHeaders, send_empty
+from microweb.responses._simple import PlainTextResponse
+from microweb.responses._stream import StreamingBase, Transmission, run_stream
 from microweb.types import Receive, Scope, Send
 
 __all__ = ["FileResponse"]
@@ -72,7 +77,7 @@ def _etag(result: os.stat_result) -> str:
 def _stat_headers(result: os.stat_result) -> RawHeaders:
     return [
         (b"content-length", b"%d" % result.st_size),
-        (b"last-modified", _http.http_date(result.st_mtime).encode("latin-1")),
+        (b"last-modified", http_date(result.st_mtime).encode("latin-1")),
         (b"etag", _etag(result).encode("latin-1")),
     ]
 
@@ -205,15 +210,12 @@ class FileResponse(StreamingBase):
                 stacklevel=2,
             )
         self.path = path
-        self.status_code = status_code
         self.filename = filename
-        self.background = background
         if media_type is None:
             media_type = mimetypes.guess_type(filename or os.fspath(path))[0] or "text/plain"
-        self.media_type = media_type
-        self.init_headers(headers)
+        super().__init__(None, status_code, headers, media_type, background)
         if filename is not None and not self._given(b"content-disposition"):
-            value = _http.content_disposition(content_disposition_type, filename)
+            value = content_disposition(content_disposition_type, filename)
             self.raw_headers.append(encode_header("content-disposition", value))
         if not self._given(b"accept-ranges"):
             self.raw_headers.append((b"accept-ranges", b"bytes"))
@@ -225,7 +227,8 @@ class FileResponse(StreamingBase):
         return any(key == name for key, _ in self.raw_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        wants_body = scope["method"] != "HEAD" and self.status_code not in BODYLESS_STATUSES
+        # A scope without a method is answered as a GET.
+        wants_body = scope.get("method") != "HEAD" and self.status_code not in BODYLESS_STATUSES
         fd: int | None = None
         if (
             wants_body
@@ -253,7 +256,7 @@ class FileResponse(StreamingBase):
         headers = self.raw_headers
         if self.stat_result is None:
             headers = _with_stat_headers(headers, result)
-        method = scope["method"]
+        method = scope.get("method", "GET")
         request = _RequestHeaders(scope)
         etag = _header(headers, b"etag")
         modified = _header(headers, b"last-modified")
@@ -263,9 +266,9 @@ class FileResponse(StreamingBase):
             or request.get(b"if-modified-since") is not None
             or request.get(b"if-range") is not None
         ):  # perf: parsed only for a request that compares dates (~5 µs)
-            last_modified = _http.parse_http_date(modified)
+            last_modified = parse_http_date(modified)
         if 200 <= self.status_code < 300:
-            status = _http.evaluate_preconditions(
+            status = evaluate_preconditions(
                 method,
                 request.get(b"if-match"),
                 request.get(b"if-unmodified-since"),
@@ -275,13 +278,13 @@ class FileResponse(StreamingBase):
                 last_modified,
             )
             if status is not None:
-                await _send_empty(send, status, _without_content_headers(headers))
+                await send_empty(send, status, _refusal_headers(headers, status))
                 return
         if self.status_code in BODYLESS_STATUSES:
-            await _send_empty(send, self.status_code, _replace(headers, b"content-length", None))
+            await send_empty(send, self.status_code, _replace(headers, b"content-length", None))
             return
         if method == "HEAD":
-            await _send_empty(send, self.status_code, headers)
+            await send_empty(send, self.status_code, headers)
             return
         ranges: list[tuple[int, int]] | None = None
         range_header = request.get(b"range")
@@ -293,16 +296,16 @@ class FileResponse(StreamingBase):
             and (_header(headers, b"accept-ranges") or "").lower() != "none"
         ):
             if_range = request.get(b"if-range")
-            if if_range is None or _http.if_range_allows(if_range, etag, last_modified):
+            if if_range is None or if_range_allows(if_range, etag, last_modified):
                 try:
-                    ranges = _http.parse_range(range_header, result.st_size)
-                except _http.MalformedRange as exc:
-                    await _send_text(send, 400, f"Bad Request: {exc}")
+                    ranges = parse_range(range_header, result.st_size)
+                except MalformedRange as exc:
+                    bad = PlainTextResponse(f"Bad Request: {exc}", status_code=400)
+                    await bad(scope, receive, send)
                     return
-                except _http.UnsatisfiableRange:
-                    refusal = _without_content_headers(headers)
-                    refusal.append((b"content-range", b"bytes */%d" % result.st_size))
-                    await _send_empty(send, 416, refusal)
+                except UnsatisfiableRange:
+                    unsatisfied = (b"content-range", b"bytes */%d" % result.st_size)
+                    await send_empty(send, 416, _refusal_headers(headers, 416, unsatisfied))
                     return
         if fd is not None:
             await self._stream(scope, receive, send, fd, headers, result.st_size, ranges)
@@ -334,7 +337,7 @@ class FileResponse(StreamingBase):
         elif len(ranges) == 1:
             start, stop = ranges[0]
             headers = _replace(headers, b"content-length", b"%d" % (stop - start))
-            headers.append((b"content-range", _http.content_range(start, stop, size).encode()))
+            headers.append((b"content-range", content_range(start, stop, size).encode()))
             status, parts, closing = 206, [(start, stop, b"")], b""
         else:
             boundary = secrets.token_hex(16)
@@ -344,11 +347,11 @@ class FileResponse(StreamingBase):
                     start,
                     stop,
                     (b"\r\n" if index else b"")
-                    + _http.multipart_part_header(boundary, content_type, start, stop, size),
+                    + multipart_part_header(boundary, content_type, start, stop, size),
                 )
                 for index, (start, stop) in enumerate(ranges)
             ]
-            closing = _http.multipart_closing(boundary)
+            closing = multipart_closing(boundary)
             length = sum(stop - start + len(head) for start, stop, head in parts) + len(closing)
             headers = _replace(headers, b"content-length", b"%d" % length)
             headers = _replace(
@@ -420,28 +423,19 @@ def _replace(headers: RawHeaders, name: bytes, value: bytes | None) -> RawHeader
     return kept if value is None else [*kept, (name, value)]
 
 
-def _without_content_headers(headers: Sequence[tuple[bytes, bytes]]) -> RawHeaders:
-    # RFC 9110 §15.4.5: a 304 carries the 200's metadata but no content-*
-    # metadata (content-location aside); a 412/416 describes no representation.
-    return [
+def _refusal_headers(headers: RawHeaders, status: int, *extra: tuple[bytes, bytes]) -> RawHeaders:
+    """The headers of a 304, 412 or 416: the 200's, less the ``content-*`` ones, plus ``extra``.
+
+    RFC 9110 §15.4.5: a 304 carries the 200's metadata but no content-*
+    metadata (content-location aside); a 412 or 416 describes no
+    representation, and says "no body" plainly with ``content-length: 0``.
+    """
+    kept = [
         (name, value)
         for name, value in headers
         if not name.startswith(b"content-") or name == b"content-location"
     ]
-
-
-async def _send_empty(send: Send, status: int, headers: RawHeaders) -> None:
-    if status not in BODYLESS_STATUSES and not any(n == b"content-length" for n, _ in headers):
-        headers = [*headers, (b"content-length", b"0")]  # 412, 416: say "no body" plainly
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def _send_text(send: Send, status: int, text: str) -> None:
-    body = text.encode("utf-8")
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", b"%d" % len(body)),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    kept += extra
+    if status not in BODYLESS_STATUSES:
+        kept.append((b"content-length", b"0"))
+    return kept
