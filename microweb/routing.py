@@ -71,12 +71,13 @@ _QUERY_SAFE = _URL_SAFE + "?%"
 
 
 def _check_response_class(response_class: Any, where: str) -> None:
-    if response_class is not None and not (
-        isinstance(response_class, type) and issubclass(response_class, Response)
-    ):
+    if response_class is None:
+        return
+    if not (isinstance(response_class, type) and issubclass(response_class, Response)):
         raise TypeError(
             f"response_class of {where} must be a Response subclass, got {response_class!r}"
         )
+    response_class.check_usable()  # a missing extra shows now, not on the first request
 
 
 class PathEntry(NamedTuple):

@@ -301,8 +301,29 @@ def test_ujson_response_without_ujson_names_the_extra(monkeypatch: pytest.Monkey
     import sys
 
     monkeypatch.setitem(sys.modules, "ujson", None)  # makes `import ujson` fail
-    with pytest.raises(ImportError, match=r"microweb\[ujson\]"):
+    with pytest.raises(ImportError, match=r"pip install 'microweb-asgi\[ujson\]'"):
         UJSONResponse({"a": 1})
+
+
+def test_ujson_without_ujson_fails_when_the_app_is_defined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from microweb import App, Router
+
+    monkeypatch.setitem(sys.modules, "ujson", None)
+    extra = r"pip install 'microweb-asgi\[ujson\]'"
+    with pytest.raises(ImportError, match=extra):
+        App(default_response_class=UJSONResponse)
+    with pytest.raises(ImportError, match=extra):
+        Router(default_response_class=UJSONResponse)
+    app = App()
+    with pytest.raises(ImportError, match=extra):
+
+        @app.get("/", response_class=UJSONResponse)
+        async def index() -> dict[str, int]:
+            return {"a": 1}
 
 
 def test_redirect_response() -> None:

@@ -82,6 +82,15 @@ class Response:
     media_type: str | None = None
     charset: str = "utf-8"
 
+    @classmethod
+    def check_usable(cls) -> None:
+        """Raise ImportError, naming the extra to install, if this class cannot work here.
+
+        Routers and the App call it when a route or a default names the class,
+        so a missing optional dependency shows when the app is defined, not on
+        the first request. A subclass that needs one overrides it.
+        """
+
     def __init__(
         self,
         content: Any = None,

@@ -58,17 +58,25 @@ class ORJSONResponse(JSONResponse):
 
 
 class UJSONResponse(JSONResponse):
-    """JSON made by ujson (``ensure_ascii=False``); needs ``pip install 'microweb[ujson]'``."""
+    """JSON made by ujson (``ensure_ascii=False``): ``pip install 'microweb-asgi[ujson]'``."""
+
+    @classmethod
+    def check_usable(cls) -> None:
+        _ujson()
 
     def render(self, content: Any) -> bytes:
-        try:
-            import ujson
-        except ImportError:
-            raise ImportError(
-                "UJSONResponse needs the ujson package: pip install 'microweb[ujson]'"
-            ) from None
-        result: str = ujson.dumps(content, ensure_ascii=False)
+        result: str = _ujson().dumps(content, ensure_ascii=False)
         return result.encode("utf-8")
+
+
+def _ujson() -> Any:
+    try:
+        import ujson
+    except ImportError:
+        raise ImportError(
+            "UJSONResponse needs the ujson package: pip install 'microweb-asgi[ujson]'"
+        ) from None
+    return ujson
 
 
 class RedirectResponse(Response):
