@@ -55,6 +55,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
 from microweb._endpoint import Endpoint, compile_endpoint
+from microweb._http.urls import PATH_SAFE, QUERY_SAFE
 from microweb._matcher import CompiledPath, Matcher, compile_path
 from microweb._params import Binding, bind_endpoint
 from microweb.datastructures import encode_header
@@ -66,8 +67,6 @@ __all__ = ["Route", "Router"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_URL_SAFE = "/:@!$&'()*+,;=~"
-_QUERY_SAFE = _URL_SAFE + "?%"
 
 
 def _check_response_class(response_class: Any, where: str) -> None:
@@ -181,7 +180,7 @@ class Route(BaseRoute):
         """This route's path with ``params`` filled in, percent-quoted."""
         if name != self.name:
             raise ValueError(f"no route is named {name!r}")
-        return quote(self.compiled.format(**params), safe=_URL_SAFE)
+        return quote(self.compiled.format(**params), safe=PATH_SAFE)
 
     def under(self, prefix: str) -> Route:
         if not prefix:
@@ -257,14 +256,14 @@ def _relative_location(scope: Scope, path: str, other: str) -> str:
     """
     # What _without_root took off the front: the root_path, or nothing.
     root = scope["path"][: len(scope["path"]) - len(path)]
-    target = quote(root + other, safe=_URL_SAFE)
+    target = quote(root + other, safe=PATH_SAFE)
     if target.startswith("//"):
         # "//host/..." would be a network-path reference to another site: the
         # request came as /%2Fhost/..., and so does the way back.
         target = "/%2F" + target[2:]
     query: bytes = scope.get("query_string", b"")
     if query:
-        target += "?" + quote_from_bytes(query, safe=_QUERY_SAFE)
+        target += "?" + quote_from_bytes(query, safe=QUERY_SAFE)
     return target
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from urllib.parse import unquote_plus
 
-__all__ = ["GEN_DELIMS", "PATH_SAFE", "SUB_DELIMS", "URL_SAFE", "parse_query_string"]
+__all__ = [
+    "GEN_DELIMS",
+    "PATH_SAFE",
+    "QUERY_SAFE",
+    "SUB_DELIMS",
+    "URL_SAFE",
+    "parse_query_string",
+]
 
 # RFC 3986 §2.2: reserved = gen-delims / sub-delims
 GEN_DELIMS = ":/?#[]@"
@@ -20,6 +27,10 @@ SUB_DELIMS = "!$&'()*+,;="
 #   pchar = unreserved / pct-encoded / sub-delims / ":" / "@"
 # For a path built from decoded text (a route's URL, a request's path).
 PATH_SAFE = "/:@" + SUB_DELIMS
+
+# RFC 3986 §3.4: query = *( pchar / "/" / "?" ). For a raw query string as the
+# client sent it: "%" keeps its escapes as they are.
+QUERY_SAFE = PATH_SAFE + "?%"
 
 # A whole URL given by the user (a redirect's location): every reserved
 # character keeps the structure it gives, and "%" keeps an escape already made.
