@@ -35,6 +35,10 @@ class MemoryBudget:
         self.used += size
         return True
 
+    def room(self) -> int | None:
+        """How many more bytes fit (None: no limit)."""
+        return None if self.limit is None else max(0, self.limit - self.used)
+
     def release(self, size: int) -> None:
         """Give back ``size`` bytes no longer held in memory."""
         self.used = max(0, self.used - size)

@@ -27,7 +27,7 @@ logger = logging.getLogger("microweb")
 class StreamRegistry:
     """The streams an App has open, so that it can stop them when it shuts down.
 
-    Owned by the App (``app._stream_registry``). A stream adds its outermost
+    Owned by the App's context (``_context.AppContext.streams``). A stream adds its outermost
     cancel scope while it runs and removes it when its body is closed.
     """
 

@@ -29,8 +29,9 @@ from typing import Any, TypeVar
 
 import anyio
 
+from microweb._context import CONTEXT, AppContext
 from microweb._endpoint import Endpoint
-from microweb._shutdown import StreamRegistry
+from microweb._memory import DEFAULT_BUDGET
 from microweb._utils import describe, is_async_callable
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
@@ -87,11 +88,10 @@ class App(RouteDecorators):
         debug: bool = False,
         redirect_slashes: bool = True,
         max_body_size: int | None = None,
+        request_memory_budget: int | None = DEFAULT_BUDGET,
     ) -> None:
-        if max_body_size is not None and (not isinstance(max_body_size, int) or max_body_size < 0):
-            raise ValueError(
-                f"max_body_size must be a non-negative int or None, got {max_body_size!r}"
-            )
+        _check_limit("max_body_size", max_body_size)
+        _check_limit("request_memory_budget", request_memory_budget)
         self.router = Router(
             default_response_class=default_response_class,
             routes=routes,
@@ -99,7 +99,12 @@ class App(RouteDecorators):
         )
         self.default_response_class = default_response_class
         self.debug = debug
-        self.max_body_size = max_body_size
+        # What requests, responses and streams need of the App (see _context).
+        self._context = AppContext(
+            self.url_path_for,
+            max_body_size=max_body_size,
+            request_memory_budget=request_memory_budget,
+        )
         self.lifespan_context = lifespan
         self.state = State()
         self._middleware: list[MiddlewareSpec] = [_middleware_spec(m) for m in middleware or ()]
@@ -107,8 +112,30 @@ class App(RouteDecorators):
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
         self._stack: ASGIApp | None = None
-        # Streams open now, stopped on lifespan.shutdown.
-        self._stream_registry = StreamRegistry()
+
+    @property
+    def max_body_size(self) -> int | None:
+        """The most bytes ``body()``, ``json()`` and a urlencoded ``form()`` read (413 past it)."""
+        return self._context.max_body_size
+
+    @max_body_size.setter
+    def max_body_size(self, value: int | None) -> None:
+        _check_limit("max_body_size", value)
+        self._context.max_body_size = value
+
+    @property
+    def request_memory_budget(self) -> int | None:
+        """The most bytes one request may make microweb hold in memory (docs/reliability.md).
+
+        Bodies read whole and form text count against it (413 past it);
+        uploaded files move to disk early rather than pass it. None: no budget.
+        """
+        return self._context.request_memory_budget
+
+    @request_memory_budget.setter
+    def request_memory_budget(self, value: int | None) -> None:
+        _check_limit("request_memory_budget", value)
+        self._context.request_memory_budget = value
 
     @property
     def shutdown_event(self) -> anyio.Event:
@@ -128,7 +155,7 @@ class App(RouteDecorators):
         and their generators closed. Each lifespan startup makes a new event;
         read the attribute when you need it rather than keeping the event.
         """
-        return self._stream_registry.shutdown_event
+        return self._context.streams.shutdown_event
 
     # --- routes -----------------------------------------------------------------
     # The decorators (get, post... route) and add_route come from RouteDecorators.
@@ -244,6 +271,7 @@ class App(RouteDecorators):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        scope[CONTEXT] = self._context
         if self._stack is None:
             self._stack = self._build_stack()
         if self._middleware or scope["type"] != "http":
@@ -291,13 +319,13 @@ class App(RouteDecorators):
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
         await receive()  # lifespan.startup
-        self._stream_registry.reset()
+        self._context.streams.reset()
         try:
             if self.lifespan_context is None:
                 await send({"type": "lifespan.startup.complete"})
                 started = True
                 await receive()  # lifespan.shutdown
-                await self._stream_registry.shutdown(self.shutdown_grace_period)
+                await self._context.streams.shutdown(self.shutdown_grace_period)
             else:
                 async with self.lifespan_context(self) as state:
                     if state is not None:
@@ -310,7 +338,7 @@ class App(RouteDecorators):
                     started = True
                     await receive()  # lifespan.shutdown
                     # Streams end while what the lifespan set up is still there.
-                    await self._stream_registry.shutdown(self.shutdown_grace_period)
+                    await self._context.streams.shutdown(self.shutdown_grace_period)
         except Exception as exc:
             phase = "shutdown" if started else "startup"
             logger.exception("lifespan %s failed", phase)
@@ -319,6 +347,11 @@ class App(RouteDecorators):
             )
             return
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def _check_limit(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"{name} must be a non-negative int or None, got {value!r}")
 
 
 def _middleware_spec(item: Any) -> MiddlewareSpec:

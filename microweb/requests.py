@@ -6,13 +6,15 @@ or the body pays nothing for them. The body is read from ``receive`` once:
 ``body()`` keeps it for ``json()`` and ``form()``, while ``stream()`` hands
 chunks over without keeping them (and then ``body()`` can no longer be had).
 
-Limits (SPEC "Requests"): what ``body()``, ``json()`` and a urlencoded
-``form()`` buffer is bounded by the App's ``max_body_size``, read from
-``scope["app"]``: a ``content-length`` over it is refused before a byte is
-read, and a body without one (chunked) is counted as it arrives and refused
-as soon as it passes the limit, so the rest is never read. A multipart
-``form()`` is parsed as it arrives (``_multipart``): its files are spooled
-to disk and its text fields bounded on their own.
+Limits (SPEC "Requests"; docs/reliability.md): what ``body()``, ``json()``
+and a urlencoded ``form()`` buffer is bounded by the App's ``max_body_size``
+and by the request's in-memory budget (``_memory``), both read from the
+App's context in the scope (``_context``): a ``content-length`` over either
+is refused before a byte is read, and a body without one (chunked) is
+counted as it arrives and refused as soon as it passes, so the rest is never
+read. A multipart ``form()`` is parsed as it arrives (``_multipart``): its
+files are spooled to disk (early, rather than pass the budget) and its text
+fields are charged to the same budget.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import orjson
 from python_multipart.multipart import parse_options_header
 
 from microweb import _json
+from microweb._context import app_context
 from microweb._http.cookies import parse_cookie_header
+from microweb._memory import DEFAULT_BUDGET, MemoryBudget
 from microweb._multipart import FormLimits, parse_multipart, parse_urlencoded
 from microweb.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from microweb.exceptions import HTTPException
@@ -67,6 +71,7 @@ class Request:
 
     __slots__ = (
         "_body",
+        "_budget",
         "_cookies",
         "_form",
         "_headers",
@@ -89,6 +94,7 @@ class Request:
         self._cookies: dict[str, str] | None = None
         self._url: URL | None = None
         self._body: bytes | None = None
+        self._budget: MemoryBudget | None = None
         self._json: Any = _UNSET
         self._form: FormData | None = None
         self._stream_consumed = False
@@ -158,10 +164,10 @@ class Request:
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         """The absolute URL of the route called ``name``, built with ``path_params``."""
-        app = self.scope.get("app")
-        if app is None:
+        context = app_context(self.scope)
+        if context is None:
             raise RuntimeError("url_for needs the request to come through an App")
-        path = app.url_path_for(name, **path_params)
+        path = context.url_path_for(name, **path_params)
         return self.base_url.replace(path=self.base_url.path.rstrip("/") + path)
 
     async def stream(self) -> AsyncGenerator[bytes, None]:
@@ -184,32 +190,58 @@ class Request:
                 raise ClientDisconnect
 
     def _max_body_size(self) -> int | None:
-        limit: int | None = getattr(self.scope.get("app"), "max_body_size", None)
-        return limit
+        context = app_context(self.scope)
+        return None if context is None else context.max_body_size
+
+    def _memory(self) -> MemoryBudget:
+        """This request's in-memory budget (made on first use, from the App's setting)."""
+        if self._budget is None:
+            context = app_context(self.scope)
+            limit = DEFAULT_BUDGET if context is None else context.request_memory_budget
+            self._budget = MemoryBudget(limit)
+        return self._budget
 
     async def _bounded_stream(self) -> AsyncGenerator[bytes, None]:
-        """``stream()``, refused with 413 past the App's ``max_body_size``."""
-        limit = self._max_body_size()
+        """``stream()`` for a body kept in memory: 413 past ``max_body_size`` or the budget."""
+        max_body_size = self._max_body_size()
+        budget = self._memory()
+        room = budget.room()
+        # perf: one comparison a chunk for both limits, the tighter one.
+        limit = (
+            room
+            if max_body_size is None or (room is not None and room < max_body_size)
+            else (max_body_size)
+        )
+
+        def too_large(declared: str | None) -> HTTPException:
+            if max_body_size is not None and limit == max_body_size:
+                if declared is None:
+                    detail = f"the limit is max_body_size={max_body_size} bytes"
+                else:
+                    detail = (
+                        f"content-length {declared} exceeds max_body_size={max_body_size} bytes"
+                    )
+                return HTTPException(413, f"Request body too large: {detail}")
+            return HTTPException(413, budget.refusal("The request body"))
+
         if limit is not None and self._body is None:
             declared = self.headers.get("content-length")
             if declared is not None:
                 if _DIGITS.fullmatch(declared) is None:
                     raise HTTPException(400, f"Invalid content-length header {declared!r}")
-                if int(declared) > limit:
-                    raise HTTPException(
-                        413,
-                        f"Request body too large: content-length {declared} exceeds "
-                        f"max_body_size={limit} bytes",
-                    )
+                # Compared as text first: int() refuses more than 4,300 digits.
+                if len(declared) > len(str(limit)) or int(declared) > limit:
+                    raise too_large(declared if len(declared) <= 40 else declared[:40] + "...")
         received = 0
-        async with aclosing(self.stream()) as chunks:
-            async for chunk in chunks:
-                received += len(chunk)
-                if limit is not None and received > limit:
-                    raise HTTPException(
-                        413, f"Request body too large: the limit is max_body_size={limit} bytes"
-                    )
-                yield chunk
+        try:
+            async with aclosing(self.stream()) as chunks:
+                async for chunk in chunks:
+                    received += len(chunk)
+                    if limit is not None and received > limit:
+                        raise too_large(None)
+                    yield chunk
+        finally:
+            budget.charge(min(received, room) if room is not None else received)
 
     async def body(self) -> bytes:
         """The whole body (read once, then kept).
@@ -260,7 +292,9 @@ class Request:
         """
         if self._form is None:
             # Checked first: a bad limit is the app's bug (ValueError), whatever was sent.
-            limits = FormLimits(max_files, max_fields, max_part_size, self._max_body_size())
+            limits = FormLimits(
+                max_files, max_fields, max_part_size, self._max_body_size(), self._memory()
+            )
             content_type = self.headers.get("content-type")
             media_type, options = parse_options_header(content_type)
             if media_type == b"multipart/form-data":

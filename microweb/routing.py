@@ -68,7 +68,6 @@ __all__ = ["Route", "Router"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 def _check_response_class(response_class: Any, where: str) -> None:
     if response_class is None:
         return

@@ -571,6 +571,69 @@ def test_chunked_body_over_max_body_size_is_413_and_the_rest_is_not_read(path: s
     assert len(pulled) < 10  # refused as soon as it passed the limit
 
 
+def budget_app(budget: int | None, max_body_size: int | None = None) -> App:
+    app = App(request_memory_budget=budget, max_body_size=max_body_size)
+
+    @app.post("/body")
+    async def body(request: Request) -> int:
+        return len(await request.body())
+
+    @app.post("/form")
+    async def form(request: Request) -> int:
+        return len(await request.form())
+
+    return app
+
+
+def test_a_body_past_the_memory_budget_is_413_declared_or_chunked() -> None:
+    client = TestClient(budget_app(1000))
+    assert client.post("/body", content=b"x" * 1000).json() == 1000
+    budget_detail = (
+        "The request body would pass the request's in-memory budget of 1000 bytes "
+        "(App(request_memory_budget=...))"
+    )
+    declared = client.post("/body", content=b"x" * 1001)
+    assert (declared.status_code, declared.json()["detail"]) == (413, budget_detail)
+    chunked = client.post("/body", content=iter([b"x" * 600, b"x" * 600]))
+    assert "content-length" not in chunked.request.headers
+    assert (chunked.status_code, chunked.json()["detail"]) == (413, budget_detail)
+    # The tighter limit speaks: here max_body_size.
+    both = TestClient(budget_app(1000, max_body_size=10)).post("/body", content=b"x" * 11)
+    assert "max_body_size=10" in both.json()["detail"]
+
+
+def test_the_default_budget_is_16_mib_and_none_lifts_it() -> None:
+    assert App().request_memory_budget == 16 * 1024 * 1024
+    big = b"x" * (16 * 1024 * 1024 + 1)
+    assert TestClient(budget_app(16 * 1024 * 1024)).post("/body", content=big).status_code == 413
+    assert TestClient(budget_app(None)).post("/body", content=big).json() == len(big)
+
+
+def test_form_text_and_body_share_one_budget() -> None:
+    client = TestClient(budget_app(100))
+    ok = client.post("/form", data={"a": "x" * 40})
+    assert ok.json() == 1
+    refused = client.post("/form", files={"f": ("f", b"y")}, data={"a": "x" * 200})
+    assert refused.status_code == 413
+    assert "in-memory budget of 100 bytes" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "16", True])
+def test_request_memory_budget_must_be_a_non_negative_int(value: Any) -> None:
+    with pytest.raises(ValueError, match=f"request_memory_budget must be .*{value!r}"):
+        App(request_memory_budget=value)
+    app = App()
+    with pytest.raises(ValueError, match="request_memory_budget"):
+        app.request_memory_budget = value
+
+
+def test_a_content_length_of_5000_digits_is_413_not_500() -> None:
+    response = TestClient(limited_app()).post(
+        "/body", content=b"x", headers={"content-length": "9" * 5000}
+    )
+    assert response.status_code in (400, 413)
+
+
 def test_stream_is_not_bounded_by_max_body_size() -> None:
     assert TestClient(limited_app()).post("/stream", content=b"x" * 100).json() == 100
 

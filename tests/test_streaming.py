@@ -619,13 +619,13 @@ async def test_lifespan_shutdown_stops_open_streams_within_the_grace_period() ->
 
             group.start_soon(stream)
             await anyio.sleep(0.05)
-            assert len(app._stream_registry) == 1
+            assert len(app._context.streams) == 1
             started = anyio.current_time()
             await lifespan.shutdown()
             took = anyio.current_time() - started
     assert app.shutdown_event.is_set()
     assert closed.is_set()
-    assert len(app._stream_registry) == 0
+    assert len(app._context.streams) == 0
     assert 0.15 < took < 1.0
     [messages] = streams
     assert messages[0]["status"] == 200

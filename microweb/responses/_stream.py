@@ -43,8 +43,8 @@ Rules, each from SPEC.md "Streams" or the ASGI HTTP spec:
    right there (anyio's cancel scopes are level-triggered), so a ``finally``
    that must await shields itself (docs/streaming.md).
 5. While it runs, the stream is in the App's ``StreamRegistry``
-   (``microweb._shutdown``, found through ``scope["app"]``, duck-typed:
-   responses never import the App). When the App receives
+   (``microweb._shutdown``), which the App's context in the scope carries
+   (``microweb._context``: responses never import the App). When the App receives
    ``lifespan.shutdown`` it sets its ``shutdown_event``, gives open streams a
    grace period to finish on their own, then cancels the ones still open the
    way a disconnect would. (uvicorn 0.54 sends ``lifespan.shutdown`` only
@@ -66,7 +66,7 @@ from typing import Any
 
 import anyio
 
-from microweb._shutdown import StreamRegistry
+from microweb._context import app_context
 from microweb._utils import describe, running_loop
 from microweb.responses._base import STREAMED, RawHeaders, Response
 from microweb.types import Message, Receive, Scope, Send
@@ -316,11 +316,6 @@ def _cancel_scope(loop: asyncio.AbstractEventLoop | None) -> anyio.CancelScope:
     return _asyncio_cancel_scope()
 
 
-def _registry(scope: Scope) -> StreamRegistry | None:
-    registry = getattr(scope.get("app"), "_stream_registry", None)
-    return registry if isinstance(registry, StreamRegistry) else None
-
-
 async def run_stream(
     scope: Scope,
     receive: Receive,
@@ -339,7 +334,8 @@ async def run_stream(
     if nothing had been sent yet.
     """
     error: Exception | None = None
-    registry = _registry(scope)
+    context = app_context(scope)
+    registry = None if context is None else context.streams
     transmission = Transmission(send, shared=helper is not None)
     # A disconnect, a shutdown or a failed ping cancels this scope.
     loop = running_loop()
