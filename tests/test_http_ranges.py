@@ -272,3 +272,15 @@ def test_content_disposition_type() -> None:
     assert content_disposition("inline", "a.png") == 'inline; filename="a.png"'
     with pytest.raises(ValueError, match="'attach ment'"):
         content_disposition("attach ment", "a.png")
+
+
+def test_range_numbers_past_int_digit_limit_read_as_beyond_the_end() -> None:
+    # int() refuses more than 4,300 digits; such a number is past any end.
+    huge = "9" * 5000
+    with pytest.raises(UnsatisfiableRange):
+        parse_range(f"bytes={huge}-", 1000)
+    assert parse_range(f"bytes=0-{huge}", 1000) == [(0, 1000)]
+    assert parse_range(f"bytes=-{huge}", 1000) == [(0, 1000)]
+    assert parse_range("bytes=" + "0" * 5000 + "5-9", 1000) == [(5, 10)]
+    with pytest.raises(MalformedRange):
+        parse_range(f"bytes={huge}-5", 1000)  # ends before it starts

@@ -66,14 +66,14 @@ def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
             raise MalformedRange(f"invalid range {spec!r} in {header!r}")
         first, last = found.group(1), found.group(2)
         if first:
-            start = int(first)
-            if last and int(last) < start:
+            start = _position(first)
+            if last and _position(last) < start:
                 raise MalformedRange(f"range {spec!r} ends before it starts")
             if start < size:  # §14.1.1: satisfiable if first-pos < length
-                stop = min(int(last) + 1, size) if last else size
+                stop = min(_position(last) + 1, size) if last else size
                 ranges.append((start, stop))
         else:
-            length = int(last)
+            length = _position(last)
             if length > 0:  # §14.1.3: a longer suffix than the whole means the whole
                 if size == 0:
                     suffix_on_empty = True
@@ -92,6 +92,22 @@ def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
         else:
             merged.append((start, stop))
     return merged
+
+
+# No representation has 2**64 bytes: a position past it is simply "beyond the end".
+_BEYOND = 1 << 64
+_MAX_DIGITS = len(str(_BEYOND))
+
+
+def _position(digits: str) -> int:
+    """A byte position or length (1*DIGIT), read without ``int()`` on a huge number.
+
+    ``int()`` refuses more than 4,300 digits (a ValueError, which would be a
+    500); a number that long is past the end of any representation anyway, so
+    it reads as ``_BEYOND``. Leading zeros are dropped first: ``0005`` is 5.
+    """
+    digits = digits.lstrip("0") or "0"
+    return _BEYOND if len(digits) > _MAX_DIGITS else int(digits)
 
 
 def content_range(start: int, stop: int, size: int) -> str:

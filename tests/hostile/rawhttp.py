@@ -28,7 +28,6 @@ __all__ = [
     "IMPLEMENTATIONS",
     "OK",
     "ONLY_200",
-    "RANGE_DIGITS",
     "Answer",
     "Case",
     "check_case",
@@ -226,10 +225,6 @@ def _parse(buffer: bytes, timed_out: bool) -> Answer:
 # Each is one item of issue 15; its cases are strict xfails (on the implementations
 # where they fail), so the fix shows up as an XPASS and the mark is then removed.
 
-RANGE_DIGITS = (
-    "issue 15, Range digits: a Range number past 4,300 digits answers 500 "
-    "(ValueError: Exceeds the limit (4300 digits) for integer string conversion)"
-)
 COOKIE_LATIN1 = (
     "issue 15, set_cookie: a value outside Latin-1 (U+2603, an emoji) answers 500 "
     "(ValueError: header value ... is not Latin-1)"

@@ -14,7 +14,6 @@ from .conftest import Servers
 from .rawhttp import (
     DIGITS,
     OK,
-    RANGE_DIGITS,
     Answer,
     Case,
     check_case,
@@ -53,8 +52,9 @@ def whole_or_part(answer: Answer) -> None:
         assert (header_value(answer, b"content-range") or b"").endswith(b"/1000")
 
 
-def xfail_digits(case_id: str, data: bytes, expect: frozenset[int]) -> Case:
-    return Case(case_id, data, expect, check=whole_or_part, xfail=RANGE_DIGITS)
+def huge(case_id: str, data: bytes, expect: frozenset[int]) -> Case:
+    """A Range number too long for ``int()`` (past 4,300 digits): read as it means."""
+    return Case(case_id, data, expect, check=whole_or_part)
 
 
 CASES = [
@@ -93,11 +93,11 @@ CASES = [
     Case("range-suffix-longer-than-file", ranged("bytes=-99999"), PART, check=whole_or_part),
     Case("range-end-30-digits", ranged("bytes=0-" + "9" * 30), PART, check=whole_or_part),
     Case("range-start-4300-digits", ranged("bytes=" + "1" * 4300 + "-"), WHOLE),
-    xfail_digits("range-start-4301-digits", ranged("bytes=" + "1" * 4301 + "-"), WHOLE),
-    xfail_digits("range-start-5000-digits", ranged(f"bytes={DIGITS}-"), WHOLE),
-    xfail_digits("range-end-5000-digits", ranged(f"bytes=0-{DIGITS}"), PART),
-    xfail_digits("range-suffix-5000-digits", ranged(f"bytes=-{DIGITS}"), PART),
-    xfail_digits("range-start-5000-zeros", ranged("bytes=" + "0" * 5000 + "-4"), PART),
+    huge("range-start-4301-digits", ranged("bytes=" + "1" * 4301 + "-"), WHOLE),
+    huge("range-start-5000-digits", ranged(f"bytes={DIGITS}-"), WHOLE),
+    huge("range-end-5000-digits", ranged(f"bytes=0-{DIGITS}"), PART),
+    huge("range-suffix-5000-digits", ranged(f"bytes=-{DIGITS}"), PART),
+    huge("range-start-5000-zeros", ranged("bytes=" + "0" * 5000 + "-4"), PART),
     # --- If-Range
     Case("if-range-other-etag", ranged("bytes=0-4", 'if-range: "nope"'), PART),
     Case(
