@@ -38,6 +38,21 @@ def test_set_cookie_parses_back(name: str, value: str) -> None:
     assert parse_cookie_header(pair) == {name: value}
 
 
+@settings(max_examples=300, deadline=None)
+@given(TOKEN, st.text(max_size=20))
+def test_any_str_cookie_value_round_trips_through_an_ascii_header(name: str, value: str) -> None:
+    # Non-ASCII (U+2603, emoji, surrogates aside) is written as escaped UTF-8 bytes.
+    response = Response()
+    try:
+        response.set_cookie(name, value)
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8: refused, never sent
+        assert any("\ud800" <= c <= "\udfff" for c in value)
+        return
+    header = response.headers["set-cookie"]
+    assert header.isascii()
+    assert parse_cookie_header(header.split("; Path=/")[0]) == {name: value}
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.dictionaries(TOKEN, COOKIE_VALUE.filter(lambda v: ";" not in v), max_size=5))
 def test_cookie_header_parses_into_request_cookies(cookies: dict[str, str]) -> None:

@@ -2,12 +2,20 @@
 
 Writing (§4.1): ``name=value`` then ``; Attribute=value`` pairs. The name is
 a token; a value outside the characters a cookie-value may hold is quoted
-the way Python's ``http.cookies`` quotes it, so either side reads it back.
-Reading (§5.4 leaves it to the server): as lenient as browsers are.
+the way Python's ``http.cookies`` quotes it (``"..."`` with ``\\ooo`` octal
+escapes), except that a non-ASCII character is written as the octal escapes
+of its UTF-8 bytes: any str round-trips, ``☃`` included, and the header
+stays ASCII (``http.cookies`` would leave it raw and the header could not be
+sent).
+Reading (§5.4 leaves it to the server): as lenient as browsers are. The
+bytes of a quoted value are read as UTF-8, and a byte that is not part of a
+UTF-8 sequence as Latin-1, so a value quoted the ``http.cookies`` way
+(``\\351`` for ``é``) reads back as it was meant too.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import re
 import string
@@ -24,7 +32,7 @@ __all__ = ["parse_cookie_header", "set_cookie_value", "unquote_cookie_value"]
 # \" and \\ escaped and other characters as \ooo octal escapes.
 _COOKIE_SAFE = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~:")
 _COOKIE_ESCAPES = {
-    **{chr(n): f"\\{n:03o}" for n in (*range(0x20), *range(0x7F, 0x100))},
+    **{chr(n): f"\\{n:03o}" for n in (*range(0x20), 0x7F)},
     ",": "\\054",
     ";": "\\073",
     '"': '\\"',
@@ -40,8 +48,24 @@ def _cookie_pair(name: str, value: str) -> str:
     if TOKEN.fullmatch(name) is None:
         raise ValueError(f"invalid cookie name {name!r}: expected an RFC 9110 token")
     if not value or not _COOKIE_SAFE.issuperset(value):
-        value = '"' + "".join(_COOKIE_ESCAPES.get(c, c) for c in value) + '"'
+        value = '"' + "".join(_escape(c) for c in value) + '"'
     return f"{name}={value}"
+
+
+def _escape(char: str) -> str:
+    if char < "\x80":
+        return _COOKIE_ESCAPES.get(char, char)
+    return "".join(f"\\{byte:03o}" for byte in char.encode("utf-8"))
+
+
+def _latin_1_byte(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: a byte that is not UTF-8 is its Latin-1 character."""
+    if not isinstance(error, UnicodeDecodeError):  # pragma: no cover - decoding only
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error("microweb-cookie", _latin_1_byte)
 
 
 def _attribute(name: str, value: str) -> str:
@@ -108,16 +132,24 @@ def unquote_cookie_value(value: str) -> str:
     """Undo the quoting Python's ``http.cookies`` (and so ``set_cookie_value``) applies.
 
     A quoted value is ``"..."`` with ``\\ooo`` octal escapes and ``\\x`` for
-    any other escaped character; an unquoted value is taken as it is.
+    any other escaped character; its bytes are read as UTF-8 (a byte outside
+    a UTF-8 sequence as Latin-1). An unquoted value is taken as it is.
     """
     if len(value) < 2 or value[0] != '"' or value[-1] != '"':
         return value
     inner = value[1:-1]
     if "\\" not in inner:
         return inner
-    return _OCTAL_ESCAPE.sub(
+    unescaped = _OCTAL_ESCAPE.sub(
         lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2), inner
     )
+    if unescaped.isascii():
+        return unescaped
+    try:
+        raw = unescaped.encode("latin-1")
+    except UnicodeEncodeError:  # not from a header (those are Latin-1): as it is
+        return unescaped
+    return raw.decode("utf-8", "microweb-cookie")
 
 
 def parse_cookie_header(header: str) -> dict[str, str]:

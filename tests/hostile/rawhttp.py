@@ -22,7 +22,6 @@ import pytest
 __all__ = [
     "ANY_4XX",
     "CLOSED",
-    "COOKIE_LATIN1",
     "CUT",
     "DIGITS",
     "IMPLEMENTATIONS",
@@ -221,15 +220,6 @@ def _parse(buffer: bytes, timed_out: bool) -> Answer:
     return Answer(status, parts[0], headers, body, timed_out)
 
 
-# --- known failures -----------------------------------------------------------------
-# Each is one item of issue 15; its cases are strict xfails (on the implementations
-# where they fail), so the fix shows up as an XPASS and the mark is then removed.
-
-COOKIE_LATIN1 = (
-    "issue 15, set_cookie: a value outside Latin-1 (U+2603, an emoji) answers 500 "
-    "(ValueError: header value ... is not Latin-1)"
-)
-
 # --- cases -------------------------------------------------------------------------
 
 
@@ -239,8 +229,8 @@ class Case:
 
     ``expect`` lists the statuses allowed (any 4xx by default; CLOSED for a
     close without an answer). ``check`` looks further at the answer.
-    ``xfail`` (with the implementations it applies to) marks a known failure
-    of issue 15: strict, so the fix turns it into an XPASS to remove.
+    ``xfail`` (with the implementations it applies to) marks a known failure:
+    strict, so the fix turns it into an XPASS to remove. (Issue 15's are fixed.)
     """
 
     id: str
