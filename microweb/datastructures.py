@@ -21,7 +21,7 @@ from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
 # encode_header and parse_query_string stay importable from here too.
 from microweb._http.fields import encode_header as encode_header
-from microweb._http.urls import PATH_SAFE
+from microweb._http.urls import PATH_SAFE, is_host
 from microweb._http.urls import parse_query_string as parse_query_string
 from microweb.concurrency import run_in_threadpool
 from microweb.types import Scope
@@ -331,7 +331,11 @@ class URL:
 
     @property
     def port(self) -> int | None:
-        return self.components.port
+        """The port, or None when the URL names none (or one that is not a port)."""
+        try:
+            return self.components.port
+        except ValueError:  # "a:99999", "a:x": no port to give
+            return None
 
     @property
     def username(self) -> str | None:
@@ -393,8 +397,11 @@ def _url_from_scope(scope: Scope) -> str:
     scheme = scope.get("scheme", "http")
     root_path = scope.get("root_path", "")
     path = scope["path"]
-    if root_path and not path.startswith(root_path):
-        # Some servers put root_path in front of path (uvicorn does), some do not.
+    if root_path and not (
+        path.startswith(root_path) and path[len(root_path) : len(root_path) + 1] in ("", "/")
+    ):
+        # Some servers put root_path in front of path (uvicorn does), some do
+        # not; /products does not start with the root path /product.
         path = root_path + path
     # scope["path"] is percent-decoded; a URL needs it encoded again.
     path = quote(path, safe=PATH_SAFE)
@@ -403,6 +410,8 @@ def _url_from_scope(scope: Scope) -> str:
         if name == b"host":
             host = value.decode("latin-1")
             break
+    if not host or not is_host(host):
+        host = None  # an empty or malformed Host ("[", "evil/x", "a@b") never shapes the URL
     if host is None:
         server = scope.get("server")
         if server is None:

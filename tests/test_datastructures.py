@@ -235,6 +235,56 @@ def test_url_from_scope() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        b"[",
+        b"]",
+        b"[evil:80",
+        b"evil.example/x",
+        b"127.0.0.1@evil.example",
+        b"a:99999",
+        b"evil\\x",
+        b"evil?",
+        b"",
+        b"\xe9vil",
+    ],
+)
+def test_a_malformed_host_never_shapes_the_url(host: bytes) -> None:
+    # The server's address stands in; every part can be read without raising.
+    scope: dict[str, Any] = {
+        "type": "http",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "path": "/items",
+        "query_string": b"",
+        "headers": [(b"host", host)],
+    }
+    url = URL(scope=scope)
+    assert url == "http://127.0.0.1:8000/items"
+    assert (url.hostname, url.port, url.path) == ("127.0.0.1", 8000, "/items")
+
+
+def test_url_port_that_is_not_a_port_is_none() -> None:
+    assert URL("http://a:99999/").port is None
+    assert URL("http://a:8080/").port == 8080
+    assert URL("http://[::1]:8000/").hostname == "::1"
+
+
+def test_url_root_path_at_a_segment_boundary_only() -> None:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "scheme": "http",
+        "server": ("h", 80),
+        "root_path": "/product",
+        "path": "/products",  # a server that keeps root_path out of path
+        "query_string": b"",
+        "headers": [],
+    }
+    assert URL(scope=scope) == "http://h/product/products"
+    assert URL(scope={**scope, "path": "/product/items"}) == "http://h/product/items"
+
+
 def test_url_equality_hash_repr() -> None:
     assert URL("http://a/") == URL("http://a/") == "http://a/"
     assert URL("http://a/") != "http://b/"

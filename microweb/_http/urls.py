@@ -8,6 +8,7 @@ and LF included, so a quoted URL can never break a header line.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_plus
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "QUERY_SAFE",
     "SUB_DELIMS",
     "URL_SAFE",
+    "is_host",
     "parse_query_string",
 ]
 
@@ -35,6 +37,23 @@ QUERY_SAFE = PATH_SAFE + "?%"
 # A whole URL given by the user (a redirect's location): every reserved
 # character keeps the structure it gives, and "%" keeps an escape already made.
 URL_SAFE = GEN_DELIMS + SUB_DELIMS + "%"
+
+
+# RFC 9110 §7.2: Host = uri-host [ ":" port ]; RFC 3986 §3.2.2: host = IP-literal /
+# IPv4address / reg-name, reg-name = *( unreserved / pct-encoded / sub-delims ),
+# IP-literal = "[" ( IPv6address / IPvFuture ) "]"; §3.2.3: port = *DIGIT.
+# Read loosely inside the brackets (hex, ":" and "."), strictly around them: no
+# "/", "?", "#", "@" or "\\" can slip a path, a query or a user into a URL.
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::([0-9]{0,5}))?")
+
+
+def is_host(value: str) -> bool:
+    """Whether a Host header's value is a host with an optional port (0 to 65535)."""
+    found = _HOST.fullmatch(value)
+    if found is None:
+        return False
+    port = found.group(1)
+    return not port or int(port) <= 65535
 
 
 def parse_query_string(text: str) -> list[tuple[str, str]]:
