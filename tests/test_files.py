@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_streaming import call_asgi
+from asgi_helpers import call_asgi
 
 import microweb.responses._files
 from microweb import App

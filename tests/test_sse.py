@@ -15,9 +15,9 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_helpers import call_asgi
 from hypothesis import given
 from hypothesis import strategies as st
-from test_streaming import call_asgi
 
 from microweb import App, HTTPException, Request
 from microweb.background import BackgroundTask

@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_helpers import call_asgi, http_scope
 
 from microweb import App, HTTPException, Request
 from microweb._shutdown import StreamRegistry
@@ -25,7 +26,7 @@ from microweb.background import BackgroundTask
 from microweb.responses import EventSourceResponse, StreamingResponse
 from microweb.responses._stream import Transmission
 from microweb.testclient import TestClient
-from microweb.types import ASGIApp, Message, Receive, Scope, Send
+from microweb.types import Message, Receive, Scope, Send
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -35,66 +36,6 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 # --- a raw ASGI caller ---------------------------------------------------------------
-
-
-def http_scope(
-    method: str = "GET",
-    path: str = "/",
-    headers: list[tuple[bytes, bytes]] | None = None,
-    extensions: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "server": ("testserver", 80),
-        "client": ("testclient", 50000),
-        "root_path": "",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": headers or [],
-        "extensions": extensions or {},
-    }
-
-
-async def call_asgi(
-    app: ASGIApp,
-    method: str = "GET",
-    headers: list[tuple[bytes, bytes]] | None = None,
-    *,
-    disconnect: anyio.Event | None = None,
-    send_fails_after: int | None = None,
-    extensions: dict[str, Any] | None = None,
-    path: str = "/",
-) -> list[Message]:
-    """Call ``app`` with one request; return the messages it sent.
-
-    ``receive`` gives an empty body, then waits for ``disconnect`` (forever
-    if None). ``send`` raises OSError (ASGI spec 2.4) once ``send_fails_after``
-    messages went through.
-    """
-    sent: list[Message] = []
-    body_given = False
-    never = anyio.Event()
-
-    async def receive() -> Message:
-        nonlocal body_given
-        if not body_given:
-            body_given = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await (disconnect or never).wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        if send_fails_after is not None and len(sent) >= send_fails_after:
-            raise OSError("the client is gone")
-        sent.append(message)
-
-    await app(http_scope(method, path, headers, extensions), receive, send)
-    return sent
 
 
 def body_of(messages: list[Message]) -> bytes:

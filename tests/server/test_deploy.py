@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import require_module, require_program
-from test_tutorial_examples import PAGES, console_steps, normalize, uvicorn_module
+from tutorial_pages import PAGES, console_steps, normalize, uvicorn_module
 
 from .conftest import HERE, ROOT, Server, free_port
 
