@@ -14,7 +14,7 @@ never shared between requests.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_BUDGET", "MemoryBudget"]
+__all__ = ["DEFAULT_BUDGET", "MemoryBudget", "over_budget"]
 
 DEFAULT_BUDGET = 16 * 1024 * 1024
 
@@ -45,7 +45,12 @@ class MemoryBudget:
 
     def refusal(self, what: str) -> str:
         """The 413 message for ``what`` that did not fit."""
-        return (
-            f"{what} would pass the request's in-memory budget of {self.limit} bytes "
-            "(App(request_memory_budget=...))"
-        )
+        return over_budget(what, self.limit)
+
+
+def over_budget(what: str, limit: int | None) -> str:
+    """The 413 message for ``what`` that did not fit in a budget of ``limit`` bytes."""
+    return (
+        f"{what} would pass the request's in-memory budget of {limit} bytes "
+        "(App(request_memory_budget=...))"
+    )

@@ -31,7 +31,7 @@ from python_multipart.multipart import parse_options_header
 from microweb import _json
 from microweb._context import app_context
 from microweb._http.cookies import parse_cookie_header
-from microweb._memory import DEFAULT_BUDGET, MemoryBudget
+from microweb._memory import DEFAULT_BUDGET, MemoryBudget, over_budget
 from microweb._multipart import FormLimits, parse_multipart, parse_urlencoded
 from microweb.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from microweb.exceptions import HTTPException
@@ -75,6 +75,7 @@ class Request:
         "_cookies",
         "_form",
         "_headers",
+        "_held",
         "_json",
         "_pending",
         "_query_params",
@@ -95,6 +96,7 @@ class Request:
         self._url: URL | None = None
         self._body: bytes | None = None
         self._budget: MemoryBudget | None = None
+        self._held = 0  # bytes of the body kept, until a budget object takes over
         self._json: Any = _UNSET
         self._form: FormData | None = None
         self._stream_consumed = False
@@ -189,59 +191,52 @@ class Request:
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnect
 
-    def _max_body_size(self) -> int | None:
+    def _limits(self) -> tuple[int | None, int | None]:
+        """``(max_body_size, request_memory_budget)`` of the App the request came through."""
         context = app_context(self.scope)
-        return None if context is None else context.max_body_size
+        if context is None:
+            return None, DEFAULT_BUDGET
+        return context.max_body_size, context.request_memory_budget
 
     def _memory(self) -> MemoryBudget:
-        """This request's in-memory budget (made on first use, from the App's setting)."""
+        """This request's in-memory budget, as an object (made when a form needs one)."""
         if self._budget is None:
-            context = app_context(self.scope)
-            limit = DEFAULT_BUDGET if context is None else context.request_memory_budget
-            self._budget = MemoryBudget(limit)
+            self._budget = MemoryBudget(self._limits()[1])
+            self._budget.used = self._held
         return self._budget
 
     async def _bounded_stream(self) -> AsyncGenerator[bytes, None]:
         """``stream()`` for a body kept in memory: 413 past ``max_body_size`` or the budget."""
-        max_body_size = self._max_body_size()
-        budget = self._memory()
-        room = budget.room()
-        # perf: one comparison a chunk for both limits, the tighter one.
-        limit = (
-            room
-            if max_body_size is None or (room is not None and room < max_body_size)
-            else (max_body_size)
-        )
-
-        def too_large(declared: str | None) -> HTTPException:
-            if max_body_size is not None and limit == max_body_size:
-                if declared is None:
-                    detail = f"the limit is max_body_size={max_body_size} bytes"
-                else:
-                    detail = (
-                        f"content-length {declared} exceeds max_body_size={max_body_size} bytes"
-                    )
-                return HTTPException(413, f"Request body too large: {detail}")
-            return HTTPException(413, budget.refusal("The request body"))
-
-        if limit is not None and self._body is None:
+        max_body_size, budget = self._limits()
+        # perf: the body's bytes are counted in an int; the budget object is
+        # made only if a multipart form needs one (an echo handler never does).
+        held = self._held if self._budget is None else self._budget.used
+        room = None if budget is None else max(0, budget - held)
+        # One comparison a chunk for both limits: the tighter one.
+        if max_body_size is None or (room is not None and room < max_body_size):
+            limit = room
+        else:
+            limit = max_body_size
+        if max_body_size is not None and self._body is None:
             declared = self.headers.get("content-length")
             if declared is not None:
                 if _DIGITS.fullmatch(declared) is None:
                     raise HTTPException(400, f"Invalid content-length header {declared!r}")
                 # Compared as text first: int() refuses more than 4,300 digits.
-                if len(declared) > len(str(limit)) or int(declared) > limit:
-                    raise too_large(declared if len(declared) <= 40 else declared[:40] + "...")
+                if len(declared) > len(str(limit)) or int(declared) > max_body_size:
+                    shown = declared if len(declared) <= 40 else declared[:40] + "..."
+                    raise _too_large(max_body_size, limit, budget, shown)
         received = 0
-        try:
-            async with aclosing(self.stream()) as chunks:
-                async for chunk in chunks:
-                    received += len(chunk)
-                    if limit is not None and received > limit:
-                        raise too_large(None)
-                    yield chunk
-        finally:
-            budget.charge(min(received, room) if room is not None else received)
+        async with aclosing(self.stream()) as chunks:
+            async for chunk in chunks:
+                received += len(chunk)
+                if limit is not None and received > limit:
+                    raise _too_large(max_body_size, limit, budget, None)
+                yield chunk
+        if self._budget is None:
+            self._held += received
+        else:
+            self._budget.charge(received)
 
     async def body(self) -> bytes:
         """The whole body (read once, then kept).
@@ -293,7 +288,7 @@ class Request:
         if self._form is None:
             # Checked first: a bad limit is the app's bug (ValueError), whatever was sent.
             limits = FormLimits(
-                max_files, max_fields, max_part_size, self._max_body_size(), self._memory()
+                max_files, max_fields, max_part_size, self._limits()[0], self._memory()
             )
             content_type = self.headers.get("content-type")
             media_type, options = parse_options_header(content_type)
@@ -339,6 +334,19 @@ class Request:
             return False
         self._pending.append(message)
         return bool(message["type"] == "http.disconnect")
+
+
+def _too_large(
+    max_body_size: int | None, limit: int | None, budget: int | None, declared: str | None
+) -> HTTPException:
+    """The 413 for a body past ``limit``: whichever of the two limits it was."""
+    if max_body_size is not None and limit == max_body_size:
+        if declared is None:
+            detail = f"the limit is max_body_size={max_body_size} bytes"
+        else:
+            detail = f"content-length {declared} exceeds max_body_size={max_body_size} bytes"
+        return HTTPException(413, f"Request body too large: {detail}")
+    return HTTPException(413, over_budget("The request body", budget))
 
 
 _UNSET: Any = object()

@@ -15,6 +15,7 @@ import anyio
 import pytest
 
 from microweb import App, HTTPException, Request
+from microweb._context import CONTEXT, AppContext
 from microweb.datastructures import URL, Address, FormData, Headers, QueryParams, UploadFile
 from microweb.requests import ClientDisconnect
 from microweb.testclient import TestClient
@@ -641,7 +642,11 @@ def test_stream_is_not_bounded_by_max_body_size() -> None:
 @pytest.mark.anyio
 async def test_invalid_content_length_is_400() -> None:
     request = Request(
-        http_scope(method="POST", headers=[(b"content-length", b"1e3")], app=App(max_body_size=5)),
+        http_scope(
+            method="POST",
+            headers=[(b"content-length", b"1e3")],
+            **{CONTEXT: AppContext(App().url_path_for, max_body_size=5)},
+        ),
         body_receiver(b"x"),
     )
     with pytest.raises(HTTPException, match="Invalid content-length header '1e3'"):
