@@ -107,9 +107,14 @@ def _deeper_than(obj: Any, limit: int) -> bool:
 def loads(data: bytes) -> Any:
     """Parse JSON with orjson; ``orjson.JSONDecodeError``, or ``TooDeep`` past ``MAX_DEPTH``."""
     value = orjson.loads(data)
-    # perf: a document with no more brackets than the limit cannot nest deeper
-    # than it: two byte counts, and the walk only for a bracket-heavy body.
-    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+    # perf: each level takes two bytes, so a short document cannot nest too deep
+    # (one comparison); nor can one with no more brackets than the limit (two
+    # byte counts); only a long, bracket-heavy one is walked.
+    if (
+        len(data) > 2 * MAX_DEPTH
+        and data.count(b"[") + data.count(b"{") > MAX_DEPTH
+        and _deeper_than(value, MAX_DEPTH)
+    ):
         raise TooDeep
     return value
 
