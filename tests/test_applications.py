@@ -389,3 +389,43 @@ def test_third_party_pure_asgi_middleware() -> None:
     generated = r.headers["x-request-id"]
     assert len(generated) == 32
     assert r.json() == {"id": generated}
+
+
+def test_limits_can_be_read_and_set_on_the_app() -> None:
+
+    app = App(max_body_size=5)
+    assert app.max_body_size == 5
+    app.max_body_size = 3
+    app.request_memory_budget = 2
+
+    @app.post("/body")
+    async def body(request: Request) -> int:
+        return len(await request.body())
+
+    client = TestClient(app)
+    assert client.post("/body", content=b"12").json() == 2
+    assert client.post("/body", content=b"123").status_code == 413  # past the budget
+    app.request_memory_budget = None
+    assert client.post("/body", content=b"123").json() == 3
+    assert client.post("/body", content=b"1234").status_code == 413  # past max_body_size
+    with pytest.raises(ValueError, match="max_body_size must be"):
+        app.max_body_size = -1
+
+
+def test_a_compiled_endpoint_shows_its_route_and_class() -> None:
+    app = App()
+
+    @app.get("/items/{item_id:int}", name="item")
+    async def item(item_id: int) -> int:
+        return item_id
+
+    [endpoint] = app.routes
+    assert (endpoint.path, endpoint.name, endpoint.methods) == (
+        "/items/{item_id:int}",
+        "item",
+        frozenset({"GET"}),
+    )
+    assert (
+        repr(endpoint)
+        == "<Endpoint Route('/items/{item_id:int}', methods=[GET], name='item') -> JSONResponse>"
+    )
