@@ -29,11 +29,11 @@ import orjson
 from python_multipart.multipart import parse_options_header
 
 from microweb import _json
+from microweb._connection import HTTPConnection
 from microweb._context import app_context
-from microweb._http.cookies import parse_cookie_header
 from microweb._memory import DEFAULT_BUDGET, MemoryBudget, over_budget
 from microweb._multipart import FormLimits, parse_multipart, parse_urlencoded
-from microweb.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from microweb.datastructures import FormData
 from microweb.exceptions import HTTPException
 from microweb.types import Message, Receive, Scope
 
@@ -59,7 +59,7 @@ async def _receive_nothing() -> Message:
     raise RuntimeError("this Request was made without a receive channel")
 
 
-class Request:
+class Request(HTTPConnection):
     """An HTTP request: method, URL, headers, query, cookies, body.
 
     Declare a handler parameter annotated ``Request`` to receive it::
@@ -72,28 +72,19 @@ class Request:
     __slots__ = (
         "_body",
         "_budget",
-        "_cookies",
         "_form",
-        "_headers",
         "_held",
         "_json",
         "_pending",
-        "_query_params",
         "_receive",
         "_stream_consumed",
-        "_url",
-        "scope",
     )
 
     def __init__(self, scope: Scope, receive: Receive = _receive_nothing) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Request needs an 'http' scope, got {scope['type']!r}")
-        self.scope = scope
+        super().__init__(scope)
         self._receive = receive
-        self._headers: Headers | None = None
-        self._query_params: QueryParams | None = None
-        self._cookies: dict[str, str] | None = None
-        self._url: URL | None = None
         self._body: bytes | None = None
         self._budget: MemoryBudget | None = None
         self._held = 0  # bytes of the body kept, until a budget object takes over
@@ -107,70 +98,8 @@ class Request:
         return self.scope["method"]  # type: ignore[no-any-return]
 
     @property
-    def url(self) -> URL:
-        """The full URL the client asked for."""
-        if self._url is None:
-            self._url = URL(scope=self.scope)
-        return self._url
-
-    @property
-    def base_url(self) -> URL:
-        """The URL of the app's root (scheme, host and root path)."""
-        root = self.scope.get("root_path", "")
-        return self.url.replace(path=root.rstrip("/") + "/", query="", fragment="")
-
-    @property
-    def path_params(self) -> dict[str, Any]:
-        """The converted path parameters of the matched route."""
-        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
-
-    @property
-    def query_params(self) -> QueryParams:
-        """The query string's parameters; a query that is not UTF-8 answers 400."""
-        if self._query_params is None:
-            try:
-                self._query_params = QueryParams(self.scope.get("query_string", b""))
-            except UnicodeDecodeError:
-                raise HTTPException(400, "Invalid UTF-8 in the query string") from None
-        return self._query_params
-
-    @property
-    def headers(self) -> Headers:
-        """Case-insensitive, multi-valued request headers."""
-        if self._headers is None:
-            self._headers = Headers(scope=self.scope)
-        return self._headers
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        """The cookies the client sent, ``{name: value}``."""
-        if self._cookies is None:
-            header = self.headers.get("cookie")
-            self._cookies = parse_cookie_header(header) if header else {}
-        return self._cookies
-
-    @property
-    def client(self) -> Address | None:
-        """The client's ``(host, port)``, or None when the server does not say."""
-        client = self.scope.get("client")
-        return None if client is None else Address(*client)
-
-    @property
-    def state(self) -> State:
-        """Per-request state; starts as a copy of what the lifespan stored."""
-        return State(self.scope.setdefault("state", {}))
-
-    @property
     def receive(self) -> Receive:
         return self._receive
-
-    def url_for(self, name: str, /, **path_params: Any) -> URL:
-        """The absolute URL of the route called ``name``, built with ``path_params``."""
-        context = app_context(self.scope)
-        if context is None:
-            raise RuntimeError("url_for needs the request to come through an App")
-        path = context.url_path_for(name, **path_params)
-        return self.base_url.replace(path=self.base_url.path.rstrip("/") + path)
 
     async def stream(self) -> AsyncGenerator[bytes, None]:
         """The body as it arrives, chunk by chunk, without keeping it."""
