@@ -1,8 +1,9 @@
-"""Exceptions a handler raises to answer with an HTTP error.
+"""Exceptions a handler raises to answer with an HTTP error or to close a WebSocket.
 
 Exception
-└── HTTPException                 answered as {"detail": ...} with its status
-    └── RequestValidationError    422: a parameter was missing or unconvertible
+├── HTTPException                 answered as {"detail": ...} with its status
+│   └── RequestValidationError    422: a parameter was missing or unconvertible
+└── WebSocketException            closes the WebSocket with its code
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import http
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["HTTPException", "RequestValidationError"]
+__all__ = ["HTTPException", "RequestValidationError", "WebSocketException"]
 
 
 class HTTPException(Exception):
@@ -55,3 +56,30 @@ class RequestValidationError(HTTPException):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(422, errors)
         self.errors = errors
+
+
+class WebSocketException(Exception):
+    """Stop a WebSocket handler and close the connection with ``code`` and ``reason``.
+
+    Before the handshake was accepted, the close refuses it (the server
+    answers 403)::
+
+        raise WebSocketException(1008, "a token is required")
+
+    ``code`` is a WebSocket close code (RFC 6455 §7.4: 1000 to 4999).
+    """
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        if isinstance(code, bool) or not isinstance(code, int) or not 1000 <= code <= 4999:
+            raise ValueError(
+                f"a WebSocket close code must be an int from 1000 to 4999, got {code!r}"
+            )
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason or ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"

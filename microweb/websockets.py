@@ -1,0 +1,353 @@
+"""WebSocket connections: the handler's side of the ASGI WebSocket protocol.
+
+Theory of operation
+-------------------
+ASGI WebSocket spec 2.4. A connection has two halves, each a state machine
+(``WebSocketState``):
+
+- ``client_state``, what the server told us (``receive``): CONNECTING until
+  ``websocket.connect`` arrives, then CONNECTED, DISCONNECTED after
+  ``websocket.disconnect``;
+- ``application_state``, what we told the server (``send``): CONNECTING
+  until ``websocket.accept`` (CONNECTED) or ``websocket.close`` before it
+  (DISCONNECTED: the server refuses the handshake with 403), or RESPONSE
+  while a denial response (``websocket.http.response.*``, the extension of
+  that name) is being sent, DISCONNECTED after its last body chunk or after
+  a close.
+
+Every call checks its half first and raises a ``RuntimeError`` naming the
+wrong order (send before accept, receive after close, accept twice...)
+rather than handing the server a message it would refuse, or waiting for a
+message that can never come: a wrong order is never a hang.
+
+Receiving after the client left raises ``WebSocketDisconnect(code, reason)``;
+so does sending after the server reported the connection gone (an
+``OSError`` from ``send``, ASGI spec 2.4; code 1006, "closed abnormally").
+A frame of the wrong kind (binary for ``receive_text``) or JSON that does
+not parse raises ``WebSocketException`` 1003 or 1007 (RFC 6455 §7.4.1),
+which the App answers by closing with that code.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Literal
+
+import orjson
+
+from microweb import _json
+from microweb._connection import HTTPConnection
+from microweb._http.fields import encode_header
+from microweb.exceptions import WebSocketException
+from microweb.types import Message, Receive, Scope, Send
+
+__all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketState"]
+
+#: The scope extension a server offers when it can send a denial response.
+DENIAL_EXTENSION = "websocket.http.response"
+
+Mode = Literal["text", "binary"]
+
+
+class WebSocketState(enum.Enum):
+    """Where one half of a WebSocket connection is (see ``WebSocket``)."""
+
+    CONNECTING = 0
+    CONNECTED = 1
+    DISCONNECTED = 2
+    RESPONSE = 3
+
+
+class WebSocketDisconnect(Exception):
+    """The client closed the connection (or it was lost): ``code`` and ``reason``.
+
+    Raised by the ``receive_*`` methods once the client has gone; the
+    ``iter_*`` methods end quietly instead. Left unhandled in a handler, the
+    App lets it pass without logging: nobody is there to answer.
+    """
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason or ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class WebSocket(HTTPConnection):
+    """A WebSocket connection: accept it, exchange messages, close it.
+
+    Declare a handler parameter annotated ``WebSocket`` to receive it::
+
+        @app.websocket("/echo")
+        async def echo(websocket: WebSocket) -> None:
+            await websocket.accept()
+            async for text in websocket.iter_text():
+                await websocket.send_text(text)
+
+    ``url``, ``headers``, ``query_params``, ``path_params``, ``cookies``,
+    ``client`` and ``state`` are as on ``Request``.
+    """
+
+    __slots__ = ("_receive", "_send", "application_state", "client_state")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            raise ValueError(f"WebSocket needs a 'websocket' scope, got {scope['type']!r}")
+        super().__init__(scope)
+        self._receive = receive
+        self._send = send
+        self.client_state = WebSocketState.CONNECTING
+        self.application_state = WebSocketState.CONNECTING
+
+    # --- the raw ASGI messages, checked against both state machines ---------------
+
+    async def receive(self) -> Message:
+        """The next ASGI message from the server (``websocket.connect/receive/disconnect``).
+
+        Raises ``RuntimeError`` once the client has disconnected, after this
+        side closed, and before ``accept`` (the server sends nothing then).
+        """
+        client = self.client_state
+        if client is WebSocketState.DISCONNECTED:
+            raise RuntimeError(
+                "cannot receive: the client has disconnected ('websocket.disconnect' was "
+                "already received)"
+            )
+        if client is WebSocketState.CONNECTED:
+            application = self.application_state
+            if application is WebSocketState.CONNECTING:
+                raise RuntimeError(
+                    "cannot receive before the WebSocket is accepted: call accept()"
+                )
+            if application is not WebSocketState.CONNECTED:
+                raise RuntimeError("cannot receive: this WebSocket was closed by the application")
+        message = await self._receive()
+        kind = message["type"]
+        if client is WebSocketState.CONNECTING:
+            if kind != "websocket.connect":
+                raise RuntimeError(f"expected ASGI message 'websocket.connect', got {kind!r}")
+            self.client_state = WebSocketState.CONNECTED
+        elif kind == "websocket.disconnect":
+            self.client_state = WebSocketState.DISCONNECTED
+        elif kind != "websocket.receive":
+            raise RuntimeError(
+                "expected ASGI message 'websocket.receive' or 'websocket.disconnect', "
+                f"got {kind!r}"
+            )
+        return message
+
+    async def send(self, message: Message) -> None:
+        """Send one ASGI message to the server, in an order the protocol allows.
+
+        Raises ``RuntimeError`` for a message out of order and
+        ``WebSocketDisconnect`` (1006) if the server says the connection is gone.
+        """
+        kind = message["type"]
+        state = self.application_state
+        if state is WebSocketState.CONNECTING:
+            if kind == "websocket.accept":
+                self.application_state = WebSocketState.CONNECTED
+            elif kind == "websocket.close":
+                self.application_state = WebSocketState.DISCONNECTED
+            elif kind == "websocket.http.response.start":
+                if DENIAL_EXTENSION not in self.scope.get("extensions", {}):
+                    raise RuntimeError(
+                        "the server does not offer the 'websocket.http.response' extension: "
+                        "close() the WebSocket instead of sending a denial response"
+                    )
+                self.application_state = WebSocketState.RESPONSE
+            else:
+                raise RuntimeError(
+                    f"cannot send {kind!r} before the WebSocket is accepted: call accept() "
+                    "(or close() to refuse it)"
+                )
+        elif state is WebSocketState.CONNECTED:
+            if kind == "websocket.close":
+                self.application_state = WebSocketState.DISCONNECTED
+            elif kind != "websocket.send":
+                raise RuntimeError(
+                    f"cannot send {kind!r} on an accepted WebSocket: expected 'websocket.send' "
+                    "or 'websocket.close'"
+                )
+        elif state is WebSocketState.RESPONSE:
+            if kind != "websocket.http.response.body":
+                raise RuntimeError(
+                    f"cannot send {kind!r} during a denial response: expected "
+                    "'websocket.http.response.body'"
+                )
+            if not message.get("more_body", False):
+                self.application_state = WebSocketState.DISCONNECTED
+        else:
+            raise RuntimeError(f"cannot send {kind!r}: this WebSocket is already closed")
+        try:
+            await self._send(message)
+        except OSError:
+            # ASGI spec 2.4: the server raises an OSError for a send after the client left.
+            self.application_state = WebSocketState.DISCONNECTED
+            self.client_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(1006) from None
+
+    # --- the handshake -------------------------------------------------------------
+
+    async def accept(
+        self,
+        subprotocol: str | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    ) -> None:
+        """Accept the handshake, with the ``subprotocol`` chosen and extra response ``headers``.
+
+        ``subprotocol`` should be one the client offered
+        (``websocket.scope["subprotocols"]``).
+        """
+        if self.application_state is not WebSocketState.CONNECTING:
+            raise RuntimeError(
+                f"cannot accept: the WebSocket is {self.application_state.name}, not CONNECTING"
+            )
+        if self.client_state is WebSocketState.CONNECTING:
+            await self.receive()  # websocket.connect
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        raw = [encode_header(name, value) for name, value in pairs]
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": raw})
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the connection with ``code`` (before ``accept``: refuse the handshake)."""
+        await self.send(_close_message(code, reason))
+
+    async def send_denial_response(self, response: Any) -> None:
+        """Refuse the handshake with an HTTP ``response`` (a ``Response``, or any ASGI app).
+
+        Needs the server's ``websocket.http.response`` extension; raises
+        ``RuntimeError`` without it (use ``close()``), or after ``accept``.
+        """
+        if DENIAL_EXTENSION not in self.scope.get("extensions", {}):
+            raise RuntimeError(
+                "the server does not offer the 'websocket.http.response' extension: "
+                "close() the WebSocket instead of sending a denial response"
+            )
+        if self.application_state is not WebSocketState.CONNECTING:
+            raise RuntimeError(
+                "cannot send a denial response: the WebSocket is "
+                f"{self.application_state.name}, not CONNECTING"
+            )
+        await response(self.scope, self._receive, self._send_denial)
+
+    async def _send_denial(self, message: Message) -> None:
+        """A response's ``http.response.*`` messages, sent as ``websocket.http.response.*``."""
+        kind = message["type"]
+        if kind.startswith("http.response."):
+            message = {**message, "type": "websocket." + kind}
+        await self.send(message)
+
+    # --- messages ----------------------------------------------------------------------
+
+    async def _receive_data(self) -> Message:
+        if self.application_state is not WebSocketState.CONNECTED:
+            raise RuntimeError(
+                "cannot receive: the WebSocket is "
+                f"{self.application_state.name}; call accept() first"
+                if self.application_state is WebSocketState.CONNECTING
+                else "cannot receive: this WebSocket was closed by the application"
+            )
+        message = await self.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1005), message.get("reason"))
+        return message
+
+    async def receive_text(self) -> str:
+        """The next message, which must be text (else closed with 1003)."""
+        text = (await self._receive_data()).get("text")
+        if text is None:
+            raise WebSocketException(1003, "expected a text message, got a binary one")
+        return str(text)
+
+    async def receive_bytes(self) -> bytes:
+        """The next message, which must be binary (else closed with 1003)."""
+        data = (await self._receive_data()).get("bytes")
+        if data is None:
+            raise WebSocketException(1003, "expected a binary message, got a text one")
+        return bytes(data)
+
+    async def receive_json(self, mode: Mode = "text") -> Any:
+        """The next message parsed as JSON, from a text (``mode="text"``) or binary frame.
+
+        JSON that does not parse (or nests past microweb's depth limit)
+        closes with 1007.
+        """
+        _check_mode(mode)
+        data = await (self.receive_text() if mode == "text" else self.receive_bytes())
+        try:
+            return _json.loads(data.encode() if isinstance(data, str) else data)
+        except (orjson.JSONDecodeError, _json.TooDeep) as exc:
+            raise WebSocketException(1007, f"invalid JSON: {exc}") from None
+
+    async def send_text(self, data: str) -> None:
+        """Send a text message."""
+        await self.send({"type": "websocket.send", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send a binary message."""
+        await self.send({"type": "websocket.send", "bytes": data})
+
+    async def send_json(self, data: Any, mode: Mode = "text") -> None:
+        """Send ``data`` as JSON (the ``JSONResponse`` encoder), in a text or binary frame."""
+        _check_mode(mode)
+        encoded = _json.dumps(data)
+        if mode == "text":
+            await self.send({"type": "websocket.send", "text": encoded.decode()})
+        else:
+            await self.send({"type": "websocket.send", "bytes": encoded})
+
+    async def iter_text(self) -> AsyncIterator[str]:
+        """The text messages as they come; ends quietly when the client closes."""
+        try:
+            while True:
+                yield await self.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """The binary messages as they come; ends quietly when the client closes."""
+        try:
+            while True:
+                yield await self.receive_bytes()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_json(self, mode: Mode = "text") -> AsyncIterator[Any]:
+        """The messages parsed as JSON as they come; ends quietly when the client closes."""
+        try:
+            while True:
+                yield await self.receive_json(mode)
+        except WebSocketDisconnect:
+            pass
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("text", "binary"):
+        raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+
+
+class WebSocketClose:
+    """An ASGI app that closes the WebSocket with ``code`` and ``reason``.
+
+    Before accept this refuses the handshake (the server answers 403).
+    """
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(_close_message(self.code, self.reason))
+
+
+def _close_message(code: int, reason: str | None) -> Message:
+    """``websocket.close``; the reason is optional in ASGI, so it goes only when given."""
+    if reason:
+        return {"type": "websocket.close", "code": code, "reason": reason}
+    return {"type": "websocket.close", "code": code}
