@@ -50,7 +50,14 @@ from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
 
-__all__ = ["Binding", "Bound", "ErrorDict", "TemporaryResponse", "bind_endpoint"]
+__all__ = [
+    "Binding",
+    "Bound",
+    "ErrorDict",
+    "TemporaryResponse",
+    "bind_endpoint",
+    "bind_websocket_endpoint",
+]
 
 ErrorDict = dict[str, Any]
 
@@ -519,3 +526,48 @@ def _query_param(name: str, annotation: Any, default: Any, where: str) -> _Value
     if inner is str:
         converter = None  # perf: nothing to convert
     return _ValueParam(name, "query", converter, many=many, required=required, default=default)
+
+
+def bind_websocket_endpoint(
+    endpoint: Callable[..., Any],
+    path_params: dict[str, Convertor[Any]],
+    where: str,
+    websocket_type: type,
+) -> tuple[tuple[str, ...], Binding]:
+    """``bind_endpoint`` for a WebSocket handler: ``(websocket names, binding of the rest)``.
+
+    A parameter annotated ``websocket_type`` (or a subclass), or unannotated
+    and named ``websocket``, gets the connection; the others are bound as
+    for HTTP, from the path and the query string. A handler that asks for a
+    ``Request``, a ``Response`` or ``BackgroundTasks`` is a TypeError: a
+    WebSocket has none of them.
+    """
+    described = f"handler {callable_name(endpoint)!r} of {where}"
+    try:
+        signature = inspect.signature(endpoint)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot read the signature of {described}: {exc}") from exc
+    hints = _type_hints(endpoint, described)
+    names = tuple(
+        name
+        for name, parameter in signature.parameters.items()
+        if (isinstance(hints.get(name), type) and issubclass(hints[name], websocket_type))
+        or (name == "websocket" and name not in hints)
+    )
+    target: Callable[..., Any] = endpoint
+    if names:
+        # The rest of the signature, as a stand-in bind_endpoint reads like the handler.
+        def target(**kwargs: Any) -> None: ...
+
+        target.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[p for p in signature.parameters.values() if p.name not in names]
+        )
+        target.__annotations__ = {k: v for k, v in hints.items() if k not in names}
+        target.__qualname__ = callable_name(endpoint)
+    binding = bind_endpoint(target, path_params, where)
+    if binding.request_names or binding.response_names or binding.background_names:
+        raise TypeError(
+            f"{described} takes a Request, Response or BackgroundTasks, which a WebSocket "
+            "handler cannot have; take a WebSocket instead"
+        )
+    return names, binding

@@ -4,8 +4,9 @@ A request's way through (the stack is built once, on the first call)::
 
     App.__call__             puts the app in scope["app"]
       user middleware        plain ASGI, the first given is the outermost
-      App._dispatch          lifespan -> _lifespan; http -> _http
+      App._dispatch          lifespan -> _lifespan; http -> _http; websocket -> _websocket
         App._http            the error boundary: any exception below becomes a response
+        App._websocket       the websocket one: a denial response or a close code
           Router             match, 404/405/OPTIONS/HEAD
             Endpoint         bind arguments, call the handler, coerce, send (per route, compiled)
 
@@ -21,6 +22,7 @@ start and the error is logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,11 +37,12 @@ from microweb._memory import DEFAULT_BUDGET
 from microweb._utils import describe, is_async_callable
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
-from microweb.exceptions import HTTPException
+from microweb.exceptions import HTTPException, WebSocketException
 from microweb.requests import ClientDisconnect, Request
 from microweb.responses import BODYLESS_STATUSES, JSONResponse, PlainTextResponse, Response
 from microweb.routing import BaseRoute, RouteDecorators, Router
-from microweb.types import ASGIApp, Receive, Scope, Send
+from microweb.types import ASGIApp, Message, Receive, Scope, Send
+from microweb.websockets import DENIAL_EXTENSION, WebSocketDisconnect, WebSocketState
 
 __all__ = ["App"]
 
@@ -291,8 +294,7 @@ class App(RouteDecorators):
         elif kind == "lifespan":
             await self._lifespan(scope, receive, send)
         elif kind == "websocket":
-            # Not supported: closing before accept makes the server answer 403.
-            await send({"type": "websocket.close", "code": 1000})
+            await self._websocket(scope, receive, send)
         else:
             raise RuntimeError(f"unsupported ASGI scope type {kind!r}")
 
@@ -302,6 +304,53 @@ class App(RouteDecorators):
             await self.router(scope, receive, send)
         except Exception as exc:
             await self._answer_error(scope, receive, send, exc)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The error boundary of websocket scopes (SPEC "WebSockets").
+
+        What an exception becomes depends on what was sent, which the
+        boundary watches: ``WebSocketException`` closes with its code; before
+        accept an ``HTTPException`` is a denial response with its status and
+        detail (where the server offers ``websocket.http.response``, else a
+        close: 1008), anything else is logged and a 500 denial (else a close
+        1011); after accept it is logged and closed 1011, no traceback sent.
+        A client that left (``WebSocketDisconnect``) is no error.
+        """
+        sent = _SentMessages(send)
+        try:
+            await self.router(scope, receive, sent)
+        except WebSocketDisconnect:
+            return
+        except Exception as exc:
+            await self._close_for_error(scope, receive, sent, exc)
+
+    async def _close_for_error(
+        self, scope: Scope, receive: Receive, sent: _SentMessages, exc: Exception
+    ) -> None:
+        expected = isinstance(exc, (HTTPException, WebSocketException))
+        if not expected:
+            _log_unhandled(scope, exc)
+        if sent.state not in (WebSocketState.CONNECTING, WebSocketState.CONNECTED):
+            return  # closed, or a denial response under way: nothing more to say
+        if isinstance(exc, WebSocketException):
+            code, reason = exc.code, exc.reason
+        elif sent.state is WebSocketState.CONNECTING and DENIAL_EXTENSION in scope.get(
+            "extensions", {}
+        ):
+            response = (
+                _http_exception_response(exc)
+                if isinstance(exc, HTTPException)
+                else self._server_error(exc)
+            )
+            with contextlib.suppress(OSError):  # the client left: nobody to answer
+                await response(scope, receive, sent.denial)
+            return
+        elif isinstance(exc, HTTPException):
+            code, reason = 1008, _close_reason(exc.detail)  # RFC 6455: policy violation
+        else:
+            code, reason = 1011, ""  # RFC 6455: an unexpected condition; no traceback sent
+        with contextlib.suppress(OSError):  # the client left: nobody to tell
+            await sent({"type": "websocket.close", "code": code, "reason": reason})
 
     async def _answer_error(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception
@@ -369,6 +418,41 @@ def _http_exception_response(exc: HTTPException) -> Response:
     if exc.status_code in BODYLESS_STATUSES:
         return Response(status_code=exc.status_code, headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+class _SentMessages:
+    """A websocket scope's ``send``, remembering where the handshake got to."""
+
+    __slots__ = ("_send", "state")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.state = WebSocketState.CONNECTING
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.state = WebSocketState.CONNECTED
+        elif kind == "websocket.close":
+            self.state = WebSocketState.DISCONNECTED
+        elif kind == "websocket.http.response.start":
+            self.state = WebSocketState.RESPONSE
+        elif kind == "websocket.http.response.body" and not message.get("more_body", False):
+            self.state = WebSocketState.DISCONNECTED
+        await self._send(message)
+
+    async def denial(self, message: Message) -> None:
+        """A response's ``http.response.*`` message, sent as ``websocket.http.response.*``."""
+        await self({**message, "type": "websocket." + message["type"]})
+
+
+def _close_reason(detail: Any) -> str:
+    """``detail`` as a close reason: RFC 6455 §5.5 leaves it 123 bytes of UTF-8."""
+    reason = detail if isinstance(detail, str) else ""
+    encoded = reason.encode()
+    if len(encoded) <= 123:
+        return reason
+    return encoded[:123].decode(errors="ignore")
 
 
 def _log_unhandled(scope: Scope, exc: Exception) -> None:

@@ -16,17 +16,20 @@ the app's). The router files what ``compile`` returns:
 - a ``PathEntry``: an app answering some methods on one path. The router
   keeps one ``_MethodTable`` per distinct path in a ``Matcher`` (a dict for
   static paths, a segment tree for the rest: the cost of a match does not
-  grow with the number of routes).
+  grow with the number of routes);
+- a ``WebSocketEntry``: the app answering websocket scopes on one path. A
+  ``WebSocketRoute`` compiles to one (a ``WebSocketEndpoint``,
+  ``_websocket_endpoint``); it sits in the same ``_MethodTable`` as the
+  path's HTTP methods, so one path may have both.
 
 That is the whole interface a router uses, ``BaseRoute``: a ``name`` (for
 ``url_path_for``), ``url_path_for``, ``under(prefix)`` (the same route
 re-rooted, for ``include_router``) and ``compile``. It is the seam for the
-routes SPEC adds next, none of them built yet: a ``WebSocketRoute`` will
-compile to a ``PathEntry`` too (an endpoint for the websocket scope type);
-a ``Mount`` or a ``Host`` to a prefix entry (a prefix or host template and
-the ASGI app below it), which the router will try after the paths, longest
-prefix first, and whose name is a namespace for ``url_path_for``
-(``"api:item"``) (SPEC "WebSockets", "Static files, mounting and templates").
+routes SPEC adds next: a ``Mount`` or a ``Host`` will compile to a prefix
+entry (a prefix or host template and the ASGI app below it), which the
+router will try after the paths, longest prefix first, and whose name is a
+namespace for ``url_path_for`` (``"api:item"``) (SPEC "Static files,
+mounting and templates").
 
 A router answers:
 
@@ -37,7 +40,9 @@ A router answers:
   route, whose response then sends no body.
 
 404 and 405 are raised as ``HTTPException`` so the app's exception handlers
-(by status code too) can replace them. A ``root_path`` (ASGI: where the app is
+(by status code too) can replace them. A websocket scope whose path has no
+WebSocket route is closed before accept (the server answers 403); an HTTP
+request to a path that has only a WebSocket route is a 404. A ``root_path`` (ASGI: where the app is
 mounted) is taken off the front of the path only at a segment boundary:
 root_path ``/product`` leaves ``/products`` as it is.
 
@@ -57,13 +62,15 @@ from urllib.parse import quote, quote_from_bytes
 from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._http.urls import PATH_SAFE, QUERY_SAFE
 from microweb._matcher import CompiledPath, Matcher, compile_path
-from microweb._params import Binding, bind_endpoint
+from microweb._params import Binding, bind_endpoint, bind_websocket_endpoint
+from microweb._websocket_endpoint import WebSocketEndpoint, check_handler
 from microweb.datastructures import encode_header
 from microweb.exceptions import HTTPException
 from microweb.responses import RedirectResponse, Response
 from microweb.types import Receive, Scope, Send
+from microweb.websockets import WebSocket, WebSocketClose
 
-__all__ = ["Route", "Router"]
+__all__ = ["Route", "Router", "WebSocketRoute"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,6 +93,13 @@ class PathEntry(NamedTuple):
     app: Endpoint
 
 
+class WebSocketEntry(NamedTuple):
+    """What a compiled WebSocket route asks its router to file: ``app`` answers on ``path``."""
+
+    path: CompiledPath
+    app: WebSocketEndpoint
+
+
 class BaseRoute(abc.ABC):
     """What a router holds: a description it can name, re-root and compile."""
 
@@ -102,7 +116,9 @@ class BaseRoute(abc.ABC):
         """The same route with ``prefix`` in front of its path (``include_router``)."""
 
     @abc.abstractmethod
-    def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:
+    def compile(
+        self, default_response_class: type[Response] | None
+    ) -> Sequence[PathEntry | WebSocketEntry]:
         """What a router whose default response class is given files for this route."""
 
 
@@ -177,9 +193,7 @@ class Route(BaseRoute):
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """This route's path with ``params`` filled in, percent-quoted."""
-        if name != self.name:
-            raise ValueError(f"no route is named {name!r}")
-        return quote(self.compiled.format(**params), safe=PATH_SAFE)
+        return _path_for(self, name, params)
 
     def under(self, prefix: str) -> Route:
         if not prefix:
@@ -207,15 +221,95 @@ class Route(BaseRoute):
         return f"Route({self.path!r}, methods=[{methods}], name={self.name!r})"
 
 
+@dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)
+class WebSocketRoute(BaseRoute):
+    """One path and its WebSocket handler: an immutable description.
+
+    ``WebSocketRoute(path, endpoint, name=None)``; the name defaults to the
+    function's name. The handler is an ``async def`` function (or an async
+    generator function: a feed, SPEC "WebSockets") taking a parameter
+    annotated ``WebSocket`` and path and query parameters, bound as for
+    ``Route``. It is also an ASGI app on its own, once
+    ``scope["path_params"]`` holds its converted path values.
+
+    Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
+    handler, or a parameter that cannot be bound.
+    """
+
+    path: str
+    endpoint: Callable[..., Any]
+    name: str
+    compiled: CompiledPath
+    binding: Binding  # how the path and query parameters are bound
+    websocket_names: tuple[str, ...]  # the parameters that get the WebSocket
+    is_feed: bool  # an async generator function: what it yields is sent
+    _own: WebSocketEndpoint
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
+        if not isinstance(path, str):
+            raise TypeError(f"the path of a route must be a str, got {path!r}")
+        where = f"WebSocket route {path!r}"
+        if not callable(endpoint):
+            raise TypeError(f"the endpoint of {where} must be callable, got {endpoint!r}")
+        is_feed = check_handler(endpoint, where)
+        compiled = compile_path(path)
+        names, binding = bind_websocket_endpoint(
+            endpoint, {param.name: param.convertor for param in compiled.params}, where, WebSocket
+        )
+        init = object.__setattr__  # frozen: the one place the attributes are set
+        init(self, "path", path)
+        init(self, "endpoint", endpoint)
+        init(self, "name", name if name is not None else getattr(endpoint, "__name__", path))
+        init(self, "compiled", compiled)
+        init(self, "binding", binding)
+        init(self, "websocket_names", names)
+        init(self, "is_feed", is_feed)
+        init(self, "_own", WebSocketEndpoint(self))
+
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """This route's path with ``params`` filled in, percent-quoted."""
+        return _path_for(self, name, params)
+
+    def under(self, prefix: str) -> WebSocketRoute:
+        if not prefix:
+            return self
+        return WebSocketRoute(prefix + self.path, self.endpoint, name=self.name)
+
+    def compile(self, default_response_class: type[Response] | None) -> Sequence[WebSocketEntry]:
+        return (WebSocketEntry(self.compiled, WebSocketEndpoint(self)),)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a websocket scope routed here (``scope["path_params"]`` already converted)."""
+        await self._own(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"WebSocketRoute({self.path!r}, name={self.name!r})"
+
+
+def _path_for(route: Route | WebSocketRoute, name: str, params: dict[str, Any]) -> str:
+    if name != route.name:
+        raise ValueError(f"no route is named {name!r}")
+    return quote(route.compiled.format(**params), safe=PATH_SAFE)
+
+
 class _MethodTable:
     """Every endpoint of one path, by method, and the ``allow`` header they make."""
 
-    __slots__ = ("allow", "explicit", "lookup")
+    __slots__ = ("allow", "explicit", "lookup", "websocket")
 
     def __init__(self) -> None:
         self.explicit: dict[str, Endpoint] = {}
         self.lookup: dict[str, Endpoint] = {}
         self.allow = b""
+        self.websocket: WebSocketEndpoint | None = None
+
+    def add_websocket(self, entry: WebSocketEntry) -> None:
+        if self.websocket is not None:
+            raise ValueError(
+                f"duplicate route: WebSocket {entry.path.template!r} is already handled by "
+                f"{self.websocket.route.endpoint!r}"
+            )
+        self.websocket = entry.app
 
     def add(self, entry: PathEntry) -> None:
         for method in entry.methods:
@@ -380,15 +474,37 @@ class RouteDecorators(abc.ABC):
     head = _verb("HEAD", "handle HEAD requests to ``path`` (instead of the GET route)")
     options = _verb("OPTIONS", "handle OPTIONS requests to ``path`` (instead of the 204)")
 
-    def _decorator(
-        self,
-        called: str,
-        path: str,
-        methods: Iterable[str] | None,
-        name: str | None,
-        response_class: type[Response] | None,
-        status_code: int | None,
-    ) -> Callable[[F], F]:
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], *, name: str | None = None
+    ) -> WebSocketRoute:
+        """Add the WebSocket handler ``endpoint`` for ``path``; return the WebSocketRoute.
+
+        A Router puts its prefix in front of ``path``.
+        """
+        route = WebSocketRoute(self._route_path(path), endpoint, name=name)
+        self.add(route)
+        return route
+
+    def websocket(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+        """Decorator: register the function as the WebSocket handler of ``path``.
+
+        The function is returned unchanged; ``name`` (its name by default) is
+        for ``url_path_for``::
+
+            @app.websocket("/rooms/{room}")
+            async def room(websocket: WebSocket, room: str) -> None:
+                await websocket.accept()
+                await websocket.send_text(f"welcome to {room}")
+        """
+        self._check_path("websocket", path)
+
+        def register(endpoint: F) -> F:
+            self.add_websocket_route(path, endpoint, name=name)
+            return endpoint
+
+        return register
+
+    def _check_path(self, called: str, path: Any) -> None:
         if not isinstance(path, str):
             owner = "router" if isinstance(self, Router) else "app"
             if callable(path):
@@ -398,6 +514,17 @@ class RouteDecorators(abc.ABC):
                     f'write @{owner}.{called}("/path") with the path in parentheses'
                 )
             raise TypeError(f"the path of a route must be a str, got {path!r}")
+
+    def _decorator(
+        self,
+        called: str,
+        path: str,
+        methods: Iterable[str] | None,
+        name: str | None,
+        response_class: type[Response] | None,
+        status_code: int | None,
+    ) -> Callable[[F], F]:
+        self._check_path(called, path)
 
         def register(endpoint: F) -> F:
             self.add_route(
@@ -439,6 +566,8 @@ class Router(RouteDecorators):
         #: What this router answers with, in the order added: one Endpoint per
         #: Route (its ``route``, ``path``, ``effective_response_class``...).
         self.routes: list[Endpoint] = []
+        #: The WebSocket routes, compiled, in the order added (``route``, ``path``, ``name``).
+        self.websocket_routes: list[WebSocketEndpoint] = []
         # Each route as added (prefix included), with the default response
         # class its routers decided: what include_router compiles again.
         self._added: list[tuple[BaseRoute, type[Response] | None]] = []
@@ -465,13 +594,17 @@ class Router(RouteDecorators):
         response_class = response_class or self.default_response_class
         for entry in route.compile(response_class):
             table = self._matcher.get(entry.path)
+            fresh = table is None
             if table is None:
                 table = _MethodTable()
-                table.add(entry)
-                self._matcher.add(entry.path, table)
+            if isinstance(entry, WebSocketEntry):
+                table.add_websocket(entry)
+                self.websocket_routes.append(entry.app)
             else:
                 table.add(entry)
-            self.routes.append(entry.app)
+                self.routes.append(entry.app)
+            if fresh:
+                self._matcher.add(entry.path, table)
         self._added.append((route, response_class))
         self._by_name.setdefault(route.name, route)
 
@@ -513,8 +646,18 @@ class Router(RouteDecorators):
                 await self._not_found(scope, receive, send, path)
                 return
             table, values = found
-        endpoint = table.lookup.get(scope["method"])
+        try:
+            endpoint = table.lookup.get(scope["method"])
+        except KeyError:
+            # perf: a websocket scope has no method; HTTP pays nothing for the
+            # check (a try costs nothing on Python 3.11 until it raises).
+            endpoint = None
         if endpoint is None:
+            if "method" not in scope:
+                await self._websocket(scope, receive, send, table, values)
+                return
+            if not table.lookup:
+                raise HTTPException(404)  # the path has only a WebSocket route
             if scope["method"] == "OPTIONS":
                 await Response(status_code=204, headers=[("allow", table.allow.decode())])(
                     scope, receive, send
@@ -526,10 +669,27 @@ class Router(RouteDecorators):
         )
         await endpoint(scope, receive, send)
 
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, table: _MethodTable, values: list[Any]
+    ) -> None:
+        """A websocket scope whose path matched ``table``."""
+        endpoint = table.websocket
+        if endpoint is None or scope["type"] != "websocket":
+            await WebSocketClose()(scope, receive, send)  # the server answers 403
+            return
+        scope["path_params"] = (
+            dict(zip(endpoint.param_names, values, strict=True)) if values else {}
+        )
+        await endpoint(scope, receive, send)
+
     async def _not_found(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        if scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)  # the server answers 403
+            return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"
-            if self._matcher.match(other) is not None:
+            found = self._matcher.match(other)
+            if found is not None and found[0].lookup:
                 await RedirectResponse(_relative_location(scope, path, other))(
                     scope, receive, send
                 )

@@ -1,0 +1,177 @@
+"""What a router compiles a ``WebSocketRoute`` into, and the feed that runs a generator.
+
+A ``WebSocketEndpoint`` answers one websocket scope routed to it (SPEC
+"WebSockets"), deciding per route, once, what it can:
+
+- the binding: path and query parameters as for HTTP (``_params``); a
+  parameter annotated ``WebSocket`` gets the connection. A value that does not
+  bind raises the ``RequestValidationError`` the App's websocket boundary
+  turns into a 422 denial (or close 1008) before accept;
+- the call mode: an ``async def`` handler is awaited; an async generator
+  function is a *feed*.
+
+Then, per connection:
+
+1. The handler runs in a cancel scope that sits in the App's
+   ``StreamRegistry`` (``_context``) like a stream: on ``lifespan.shutdown``,
+   once the grace period has passed, it is cancelled and the connection is
+   closed with 1001 ("going away").
+2. A handler that returns leaving the connection open gets a close 1000;
+   one that never accepted refuses the handshake the same way.
+3. A feed: each yielded value is sent (``str`` as text, ``bytes`` as binary,
+   anything else as JSON text), accepting first unless the handler did, and
+   the connection is closed 1000 when the generator ends. Without a
+   ``WebSocket`` parameter the handler cannot ``receive``, so a watcher
+   does: on ``websocket.disconnect`` it cancels the feed, which stops the
+   generator where it waits (between yields too); with one, the handler owns
+   ``receive``. Either way the generator is closed (its ``finally`` runs).
+
+Exceptions are not answered here: they travel up to the App's websocket
+error boundary (``App._websocket``), which knows what was already sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from microweb._context import app_context
+from microweb._params import Binding
+from microweb._utils import callable_name, is_async_callable, unwrap_partial
+from microweb.types import Receive, Scope, Send
+from microweb.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+if TYPE_CHECKING:
+    from microweb.routing import WebSocketRoute
+
+__all__ = ["WebSocketEndpoint", "check_handler"]
+
+#: RFC 6455 §7.4.1: the endpoint is going away (the server is shutting down).
+GOING_AWAY = 1001
+
+
+def check_handler(endpoint: Callable[..., Any], where: str) -> bool:
+    """True for an async generator function (a feed), False for an ``async def`` handler.
+
+    Raises ``TypeError`` for anything else: a WebSocket handler awaits.
+    """
+    if inspect.isasyncgenfunction(unwrap_partial(endpoint)):
+        return True
+    if is_async_callable(endpoint):
+        return False
+    raise TypeError(
+        f"the handler {callable_name(endpoint)!r} of {where} must be an 'async def' "
+        "function or an async generator function"
+    )
+
+
+class WebSocketEndpoint:
+    """A ``WebSocketRoute`` compiled for one router: an ASGI app for its websocket scopes."""
+
+    __slots__ = ("binding", "is_feed", "param_names", "route", "websocket_names")
+
+    def __init__(self, route: WebSocketRoute) -> None:
+        self.route = route
+        self.binding: Binding = route.binding
+        self.websocket_names = route.websocket_names
+        self.param_names = tuple(param.name for param in route.compiled.params)
+        self.is_feed = route.is_feed
+
+    @property
+    def path(self) -> str:
+        return self.route.path
+
+    @property
+    def name(self) -> str:
+        return self.route.name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        kwargs = self.binding.bind(scope, receive, 200).kwargs
+        if self.websocket_names:
+            kwargs = dict(kwargs)  # a passthrough binding hands out the scope's own dict
+            for name in self.websocket_names:
+                kwargs[name] = websocket
+        context = app_context(scope)
+        registry = None if context is None else context.streams
+        with anyio.CancelScope() as stop:
+            if registry is not None:
+                registry.add(stop)
+            try:
+                if self.is_feed:
+                    await self._feed(self.route.endpoint(**kwargs), websocket)
+                else:
+                    await self.route.endpoint(**kwargs)
+            finally:
+                if registry is not None:
+                    registry.discard(stop)
+        await _finish(websocket, GOING_AWAY if stop.cancelled_caught else 1000)
+
+    async def _feed(self, generator: AsyncGenerator[Any, None], websocket: WebSocket) -> None:
+        try:
+            if self.websocket_names:
+                await _pump(generator, websocket)  # the handler owns receive
+            else:
+                await websocket.accept()
+                await _watched(_pump(generator, websocket), websocket)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await generator.aclose()
+        if websocket.application_state is WebSocketState.CONNECTING:
+            await websocket.accept()  # a feed that yielded nothing is still accepted
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.route!r}>"
+
+
+async def _pump(generator: AsyncGenerator[Any, None], websocket: WebSocket) -> None:
+    """Send what ``generator`` yields, accepting before the first value unless it did."""
+    async for item in generator:
+        if websocket.application_state is WebSocketState.CONNECTING:
+            await websocket.accept()
+        if isinstance(item, str):
+            await websocket.send_text(item)
+        elif isinstance(item, (bytes, bytearray, memoryview)):
+            await websocket.send_bytes(bytes(item))
+        else:
+            await websocket.send_json(item)
+
+
+async def _watched(feed: Coroutine[Any, Any, None], websocket: WebSocket) -> None:
+    """Run ``feed`` until it ends or the client leaves, whichever comes first."""
+    error: Exception | None = None
+
+    async def run_feed(group: TaskGroup) -> None:
+        nonlocal error
+        try:
+            await feed
+        except Exception as exc:  # re-raised below, never wrapped in an ExceptionGroup
+            error = exc
+        group.cancel_scope.cancel()  # the watcher is not needed any more
+
+    async def watch(gone: anyio.CancelScope) -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass  # a feed has no use for what the client sends
+        gone.cancel()
+
+    with anyio.CancelScope() as gone:
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch, gone)
+            await run_feed(group)
+    if error is not None:
+        raise error
+
+
+async def _finish(websocket: WebSocket, code: int) -> None:
+    """Close with ``code`` what is still open (accepted or not) while the client is there."""
+    if (
+        websocket.application_state in (WebSocketState.CONNECTING, WebSocketState.CONNECTED)
+        and websocket.client_state is not WebSocketState.DISCONNECTED
+    ):
+        with contextlib.suppress(WebSocketDisconnect):  # gone meanwhile: nobody to tell
+            await websocket.close(code)
