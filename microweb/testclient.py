@@ -36,6 +36,9 @@ disconnect still stops. That error is not re-raised in the test.
 ``close()`` always waits for the app call to return, background work
 included. An app that neither sends nor returns after a disconnect therefore
 hangs the close, as it would hold a worker on a real server.
+
+``websocket_connect`` runs the app the same way, on the same portal, with a
+``WebSocketTestSession`` (``_websocket_session``) in place of the exchange.
 """
 
 from __future__ import annotations
@@ -54,16 +57,17 @@ except ImportError:  # pragma: no cover - tested in a subprocess without httpx
     ) from None
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from microweb._websocket_session import WebSocketDenialResponse, WebSocketTestSession
 from microweb.types import Message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from concurrent.futures import Future
     from types import TracebackType
 
     from microweb.types import ASGIApp, Scope
 
-__all__ = ["TestClient"]
+__all__ = ["TestClient", "WebSocketDenialResponse"]
 
 # How many app messages may wait for the client before the app's send() blocks.
 _BUFFER = 1
@@ -197,6 +201,28 @@ class _ASGITransport(httpx.BaseTransport):
         # Set by TestClient.__enter__ for the duration of its block.
         self.portal: BlockingPortal | None = None
         self.state: dict[str, Any] = {}
+
+    def websocket_scope(
+        self, url: httpx.URL, headers: httpx.Headers, subprotocols: list[str]
+    ) -> Scope:
+        """The ASGI scope of a WebSocket handshake to ``url``."""
+        scheme = {"http": "ws", "https": "wss"}.get(url.scheme, url.scheme)
+        return {
+            "type": "websocket",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": scheme,
+            "server": (url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 80)),
+            "client": ("testclient", 50000),
+            "root_path": self.root_path,
+            "path": url.path,
+            "raw_path": url.raw_path.split(b"?", 1)[0],
+            "query_string": url.query,
+            "headers": [(name.lower(), value) for name, value in headers.raw],
+            "subprotocols": subprotocols,
+            "state": dict(self.state),
+            "extensions": {"websocket.http.response": {}},
+        }
 
     def _scope(self, request: httpx.Request) -> Scope:
         url = request.url
@@ -333,6 +359,30 @@ class TestClient(httpx.Client):
             cookies=cookies,
             follow_redirects=follow_redirects,
             transport=self._asgi,
+        )
+
+    def websocket_connect(
+        self,
+        url: str,
+        subprotocols: Sequence[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> WebSocketTestSession:
+        """Open a WebSocket to the app at ``url``; use the session as a context manager::
+
+            with client.websocket_connect("/ws") as websocket:
+                websocket.send_text("hello")
+                assert websocket.receive_text() == "hello"
+
+        Entering it runs the handshake: it raises ``WebSocketDenialResponse``
+        (an ``httpx.Response``) when the app denies it with an HTTP response,
+        ``WebSocketDisconnect`` when the app closes before accepting. Leaving
+        it closes the connection (1000) and waits for the app to return; an
+        error the app raised is raised there (``raise_server_exceptions``).
+        """
+        request = self.build_request("GET", url, headers=headers)
+        scope = self._asgi.websocket_scope(request.url, request.headers, list(subprotocols or ()))
+        return WebSocketTestSession(
+            self._asgi.app, scope, self._asgi.portal, self._asgi.raise_server_exceptions
         )
 
     def __enter__(self: _C) -> _C:
