@@ -5,6 +5,7 @@ Test modules import these from here, never from one another (STYLE.md).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import anyio
@@ -70,3 +71,70 @@ async def call_asgi(
 
     await app(http_scope(method, path, headers, extensions), receive, send)
     return sent
+
+
+def websocket_scope(
+    path: str = "/",
+    query_string: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    extensions: dict[str, Any] | None = None,
+    subprotocols: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "server": ("testserver", 80),
+        "client": ("testclient", 50000),
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query_string,
+        "headers": headers or [],
+        "subprotocols": subprotocols or [],
+        "extensions": {} if extensions is None else extensions,
+    }
+
+
+class WebSocketPeer:
+    """The server's side of one raw websocket call, driven by a test on any anyio backend.
+
+    ``push`` hands the app a message (``websocket.connect`` is queued
+    already, or ``first``); ``next`` waits for the app's next message; ``sent``
+    has them all. ``send`` raises OSError once ``gone`` is set (ASGI spec 2.4).
+    """
+
+    def __init__(self, first: Message | None = None) -> None:
+        self._incoming: deque[Message] = deque([first or {"type": "websocket.connect"}])
+        self._outgoing: deque[Message] = deque()
+        self._arrived: anyio.Event | None = None
+        self._left: anyio.Event | None = None
+        self.sent: list[Message] = []
+        self.gone = False
+
+    def push(self, message: Message) -> None:
+        self._incoming.append(message)
+        if self._arrived is not None:
+            self._arrived.set()
+
+    async def receive(self) -> Message:
+        while not self._incoming:
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+        return self._incoming.popleft()
+
+    async def send(self, message: Message) -> None:
+        if self.gone:
+            raise OSError("the client is gone")
+        self.sent.append(message)
+        self._outgoing.append(message)
+        if self._left is not None:
+            self._left.set()
+
+    async def next(self) -> Message:
+        with anyio.fail_after(5):
+            while not self._outgoing:
+                self._left = anyio.Event()
+                await self._left.wait()
+        return self._outgoing.popleft()

@@ -29,7 +29,7 @@ PUBLIC = {
         "__version__",
         "safe_path",
     },
-    "microweb.routing": {"Route", "Router"},
+    "microweb.routing": {"Route", "Router", "WebSocketRoute"},
     "microweb.applications": {"App"},
     "microweb.responses": {
         "EventSourceResponse",
@@ -47,7 +47,7 @@ PUBLIC = {
     },
     "microweb.background": {"BackgroundTask", "BackgroundTasks"},
     "microweb.requests": {"ClientDisconnect", "Request"},
-    "microweb.exceptions": {"HTTPException", "RequestValidationError"},
+    "microweb.exceptions": {"HTTPException", "RequestValidationError", "WebSocketException"},
     "microweb.datastructures": {
         "URL",
         "Address",
@@ -58,7 +58,13 @@ PUBLIC = {
         "State",
         "UploadFile",
     },
-    "microweb.testclient": {"TestClient"},
+    "microweb.testclient": {"TestClient", "WebSocketDenialResponse"},
+    "microweb.websockets": {
+        "WebSocket",
+        "WebSocketClose",
+        "WebSocketDisconnect",
+        "WebSocketState",
+    },
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }
