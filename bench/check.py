@@ -13,6 +13,7 @@ with ``compare()`` before loading it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from bench.endpoints import (
     PLAINTEXT,
     SSE_EVENTS,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
+    WEBSOCKET_MESSAGES,
     file_content,
     sse_event,
 )
@@ -177,6 +180,60 @@ async def verify(name: str, app: ASGIApp, state: dict[str, Any] | None = None) -
     if missing.status != 404:
         problems.append(f"{name} GET /no/such/path: status {missing.status}, expected 404")
     return problems
+
+
+async def verify_websocket(
+    name: str, app: ASGIApp, state: dict[str, Any] | None = None
+) -> list[str]:
+    """Every problem with ``app``'s WebSocket echo (``bench.endpoints``); empty when right.
+
+    The app is driven as a server would: ``websocket.connect``, each message
+    of ``WEBSOCKET_MESSAGES``, then ``websocket.disconnect``; it must accept,
+    then send each message back, in order.
+    """
+    incoming: list[dict[str, Any]] = [{"type": "websocket.connect"}]
+    incoming += [{"type": "websocket.receive", "text": text} for text in WEBSOCKET_MESSAGES]
+    incoming.append({"type": "websocket.disconnect", "code": 1000})
+    sent: list[dict[str, Any]] = []
+    never = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        await never.wait()  # nothing more will come: the app should have returned
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "root_path": "",
+        "path": WEBSOCKET_ECHO,
+        "raw_path": WEBSOCKET_ECHO.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "subprotocols": [],
+        "state": dict(state or {}),
+        "extensions": {},
+    }
+    where = f"{name} WS {WEBSOCKET_ECHO}"
+    try:
+        await asyncio.wait_for(app(scope, receive, send), 5)
+    except Exception as exc:  # any failure of the app is a failed check
+        return [f"{where}: raised {type(exc).__name__}: {exc}"]
+    kinds = [message["type"] for message in sent]
+    if kinds[:1] != ["websocket.accept"]:
+        return [f"{where}: sent {kinds[:3]}, expected 'websocket.accept' first"]
+    echoed = [message.get("text") for message in sent[1:] if message["type"] == "websocket.send"]
+    if echoed != WEBSOCKET_MESSAGES:
+        return [f"{where}: echoed {echoed!r:.300}, expected {WEBSOCKET_MESSAGES!r:.300}"]
+    return []
 
 
 def _same_content_type(app: str, target: Endpoint, got: str | None) -> bool:

@@ -16,6 +16,10 @@ first, so ``/r999/items/5`` is the last route registered):
     GET  /stream                 1 MiB as 64 chunks of 16 KiB from an async generator
     GET  /sse                    100 server-sent events "tick" with ids 0..99
 
+a WebSocket echo, checked by ``bench.check.verify_websocket`` (not timed yet):
+
+    WS   /ws/echo                each text message sent back, until the client closes
+
 and, for the memory benchmark only (not timed, not in the correctness table):
 
     GET  /bigfile                a 100 MiB file through FileResponse
@@ -51,6 +55,8 @@ STREAM_CHUNK_SIZE = FILE_SIZE // STREAM_CHUNKS
 SSE_EVENTS = 100
 BIG_FILE_SIZE = 100 * 1024 * 1024
 OCTET_STREAM = "application/octet-stream"
+WEBSOCKET_ECHO = "/ws/echo"
+WEBSOCKET_MESSAGES = ["hello", "", "héllo wörld", "x" * 4096]
 
 # The body of /stream: 64 distinct 16 KiB chunks, built once at import so the
 # handlers time the streaming machinery, not the making of bytes.

@@ -9,6 +9,7 @@ command, as a user runs it, and read back from its ``results.json``.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import json
@@ -88,3 +89,26 @@ def test_check_allows_only_the_listed_charset_differences(check: ModuleType) -> 
     assert [p for p in other if "content-type" in p] == [
         "other /sse: content-type 'text/event-stream; charset=utf-8', expected 'text/event-stream'"
     ]
+
+
+# The peers' own deprecation notices (Litestar's inferred path parameters) are not
+# this check's business; the harness runs them in a process without -W error.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("app_name", [a for a in installed_apps() if a != "falcon"])
+def test_every_app_with_websockets_echoes(
+    app_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The WebSocket echo of bench.endpoints, checked in-process (not timed yet)."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv("MICROWEB_BENCH_DATA", str(tmp_path / "data"))
+    apps = importlib.import_module("bench.apps")
+    check = importlib.import_module("bench.check")
+    driver = importlib.import_module("bench.driver")
+    app = importlib.import_module(apps.APPS[app_name][0]).create_app(extra_routes=3)
+
+    async def run() -> list[str]:
+        async with driver.lifespan(app) as state:
+            problems: list[str] = await check.verify_websocket(app_name, app, state)
+            return problems
+
+    assert asyncio.run(run()) == []

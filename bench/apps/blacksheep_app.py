@@ -15,6 +15,7 @@ from blacksheep.contents import StreamedContent
 from blacksheep.server.responses import file as file_response
 from blacksheep.server.routing import Router
 from blacksheep.server.sse import ServerSentEventsResponse, TextServerSentEvent
+from blacksheep.server.websocket import WebSocket, WebSocketDisconnectError
 
 from bench.endpoints import (
     EXTRA_ROUTES,
@@ -23,6 +24,7 @@ from bench.endpoints import (
     PLAINTEXT,
     SSE_EVENTS,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
     big_file_path,
     file_path,
     route_numbers,
@@ -100,5 +102,14 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Application:
         async for chunk in files[0].stream(64 * 1024):
             size += len(chunk)
         return json({"size": size})
+
+    @app.router.ws(WEBSOCKET_ECHO)
+    async def websocket_echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_text(await websocket.receive_text())
+        except WebSocketDisconnectError:
+            pass
 
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import Body, FastAPI, UploadFile
+from fastapi import Body, FastAPI, UploadFile, WebSocket
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
@@ -21,6 +21,7 @@ from bench.endpoints import (
     PLAINTEXT,
     SSE_EVENTS,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
     big_file_path,
     file_path,
     route_numbers,
@@ -53,6 +54,12 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> FastAPI:
     @app.get("/json")
     async def json() -> dict[str, str]:
         return JSON_MESSAGE
+
+    @app.websocket(WEBSOCKET_ECHO)
+    async def websocket_echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            await websocket.send_text(text)
 
     @app.get("/items/{item_id}")
     async def item(item_id: int, q: str | None = None) -> dict[str, Any]:

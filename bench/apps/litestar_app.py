@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from litestar import Litestar, MediaType, get, post
+from litestar import Litestar, MediaType, WebSocket, get, post, websocket
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
@@ -26,6 +26,7 @@ from bench.endpoints import (
     PLAINTEXT,
     SSE_EVENTS,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
     big_file_path,
     file_path,
     route_numbers,
@@ -101,4 +102,11 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Litestar:
 
     handlers: list[HTTPRouteHandler] = [numbered_handler(n) for n in route_numbers(extra_routes)]
     handlers += [plaintext, json, item, echo, file, bigfile, stream, sse, upload]
-    return Litestar(route_handlers=handlers, openapi_config=None)
+    return Litestar(route_handlers=[*handlers, websocket_echo], openapi_config=None)
+
+
+@websocket(WEBSOCKET_ECHO)
+async def websocket_echo(socket: WebSocket[Any, Any, Any]) -> None:
+    await socket.accept()
+    async for text in socket.iter_data(mode="text"):
+        await socket.send_data(text, mode="text")

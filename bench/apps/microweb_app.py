@@ -13,6 +13,7 @@ from bench.endpoints import (
     PLAINTEXT,
     SSE_EVENTS,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
     big_file_path,
     file_path,
     route_numbers,
@@ -27,6 +28,7 @@ from microweb.responses import (
     ServerSentEvent,
     StreamingResponse,
 )
+from microweb.websockets import WebSocket
 
 
 async def stream_body() -> AsyncIterator[bytes]:
@@ -60,6 +62,12 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> App:
     @app.get("/json")
     async def json() -> dict[str, str]:
         return JSON_MESSAGE
+
+    @app.websocket(WEBSOCKET_ECHO)
+    async def websocket_echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            await websocket.send_text(text)
 
     @app.get("/items/{item_id:int}")
     async def item(item_id: int, q: str | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from bench.endpoints import (
     PLAINTEXT,
     SSE_EVENTS,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
     big_file_path,
     file_path,
     route_numbers,
@@ -184,8 +185,13 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
         await send_body(send, 200, APPLICATION_JSON, body)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await lifespan(receive, send)
+        if scope["type"] != "http":  # one comparison, as before there were WebSockets
+            if scope["type"] == "lifespan":
+                await lifespan(receive, send)
+            elif scope["path"] == WEBSOCKET_ECHO:
+                await websocket_echo(receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1000})
             return
         path: str = scope["path"]
         method: str = scope["method"]
@@ -215,6 +221,17 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
         await send_body(send, 404, TEXT_PLAIN, b"Not Found")
 
     return app
+
+
+async def websocket_echo(receive: Receive, send: Send) -> None:
+    """Accept, then send each text message back until the client closes."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        await send({"type": "websocket.send", "text": message.get("text") or ""})
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

@@ -20,7 +20,8 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from bench.endpoints import (
     EXTRA_ROUTES,
@@ -29,6 +30,7 @@ from bench.endpoints import (
     PLAINTEXT,
     SSE_EVENTS,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
     big_file_path,
     file_path,
     route_numbers,
@@ -110,4 +112,10 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Starlette:
         Route("/sse", sse),
         Route("/upload", upload, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=[*routes, WebSocketRoute(WEBSOCKET_ECHO, websocket_echo)])
+
+
+async def websocket_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    async for text in websocket.iter_text():
+        await websocket.send_text(text)
