@@ -34,13 +34,14 @@ import anyio
 from microweb._context import CONTEXT, AppContext
 from microweb._endpoint import Endpoint
 from microweb._memory import DEFAULT_BUDGET
+from microweb._route_base import BaseRoute
 from microweb._utils import describe, is_async_callable
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
 from microweb.exceptions import HTTPException, WebSocketException
 from microweb.requests import ClientDisconnect, Request
 from microweb.responses import BODYLESS_STATUSES, JSONResponse, PlainTextResponse, Response
-from microweb.routing import BaseRoute, RouteDecorators, Router
+from microweb.routing import RouteDecorators, Router
 from microweb.types import ASGIApp, Message, Receive, Scope, Send
 from microweb.websockets import DENIAL_EXTENSION, WebSocketDisconnect, WebSocketState
 

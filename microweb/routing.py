@@ -18,11 +18,11 @@ the app's). The router files what ``compile`` returns:
   static paths, a segment tree for the rest: the cost of a match does not
   grow with the number of routes);
 - a ``WebSocketEntry``: the app answering websocket scopes on one path. A
-  ``WebSocketRoute`` compiles to one (a ``WebSocketEndpoint``,
-  ``_websocket_endpoint``); it sits in the same ``_MethodTable`` as the
-  path's HTTP methods, so one path may have both.
+  ``WebSocketRoute`` (``_websocket_route``, re-exported here) compiles to
+  one, holding a ``WebSocketEndpoint``; it sits in the same ``_MethodTable``
+  as the path's HTTP methods, so one path may have both.
 
-That is the whole interface a router uses, ``BaseRoute``: a ``name`` (for
+That is the whole interface a router uses, ``BaseRoute`` (``_route_base``): a ``name`` (for
 ``url_path_for``), ``url_path_for``, ``under(prefix)`` (the same route
 re-rooted, for ``include_router``) and ``compile``. It is the seam for the
 routes SPEC adds next: a ``Mount`` or a ``Host`` will compile to a prefix
@@ -56,19 +56,20 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
 from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._http.urls import PATH_SAFE, QUERY_SAFE
 from microweb._matcher import CompiledPath, Matcher, compile_path
-from microweb._params import Binding, bind_endpoint, bind_websocket_endpoint
-from microweb._websocket_endpoint import WebSocketEndpoint, check_handler
+from microweb._params import Binding, bind_endpoint
+from microweb._route_base import BaseRoute, PathEntry, path_for
+from microweb._websocket_route import WebSocketEndpoint, WebSocketEntry, WebSocketRoute
 from microweb.datastructures import encode_header
 from microweb.exceptions import HTTPException
 from microweb.responses import RedirectResponse, Response
 from microweb.types import Receive, Scope, Send
-from microweb.websockets import WebSocket, WebSocketClose
+from microweb.websockets import WebSocketClose
 
 __all__ = ["Route", "Router", "WebSocketRoute"]
 
@@ -83,43 +84,6 @@ def _check_response_class(response_class: Any, where: str) -> None:
             f"response_class of {where} must be a Response subclass, got {response_class!r}"
         )
     response_class.check_usable()  # a missing extra shows now, not on the first request
-
-
-class PathEntry(NamedTuple):
-    """What a compiled route asks its router to file: ``app`` answers ``methods`` on ``path``."""
-
-    path: CompiledPath
-    methods: frozenset[str]
-    app: Endpoint
-
-
-class WebSocketEntry(NamedTuple):
-    """What a compiled WebSocket route asks its router to file: ``app`` answers on ``path``."""
-
-    path: CompiledPath
-    app: WebSocketEndpoint
-
-
-class BaseRoute(abc.ABC):
-    """What a router holds: a description it can name, re-root and compile."""
-
-    __slots__ = ()
-
-    name: str
-
-    @abc.abstractmethod
-    def url_path_for(self, name: str, /, **params: Any) -> str:
-        """The path of the route called ``name`` (this one) with ``params`` filled in."""
-
-    @abc.abstractmethod
-    def under(self, prefix: str) -> BaseRoute:
-        """The same route with ``prefix`` in front of its path (``include_router``)."""
-
-    @abc.abstractmethod
-    def compile(
-        self, default_response_class: type[Response] | None
-    ) -> Sequence[PathEntry | WebSocketEntry]:
-        """What a router whose default response class is given files for this route."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)
@@ -193,7 +157,7 @@ class Route(BaseRoute):
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """This route's path with ``params`` filled in, percent-quoted."""
-        return _path_for(self, name, params)
+        return path_for(self.name, self.compiled, name, params)
 
     def under(self, prefix: str) -> Route:
         if not prefix:
@@ -219,77 +183,6 @@ class Route(BaseRoute):
     def __repr__(self) -> str:
         methods = ", ".join(sorted(self.methods))
         return f"Route({self.path!r}, methods=[{methods}], name={self.name!r})"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)
-class WebSocketRoute(BaseRoute):
-    """One path and its WebSocket handler: an immutable description.
-
-    ``WebSocketRoute(path, endpoint, name=None)``; the name defaults to the
-    function's name. The handler is an ``async def`` function (or an async
-    generator function: a feed, SPEC "WebSockets") taking a parameter
-    annotated ``WebSocket`` and path and query parameters, bound as for
-    ``Route``. It is also an ASGI app on its own, once
-    ``scope["path_params"]`` holds its converted path values.
-
-    Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
-    handler, or a parameter that cannot be bound.
-    """
-
-    path: str
-    endpoint: Callable[..., Any]
-    name: str
-    compiled: CompiledPath
-    binding: Binding  # how the path and query parameters are bound
-    websocket_names: tuple[str, ...]  # the parameters that get the WebSocket
-    is_feed: bool  # an async generator function: what it yields is sent
-    _own: WebSocketEndpoint
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
-        if not isinstance(path, str):
-            raise TypeError(f"the path of a route must be a str, got {path!r}")
-        where = f"WebSocket route {path!r}"
-        if not callable(endpoint):
-            raise TypeError(f"the endpoint of {where} must be callable, got {endpoint!r}")
-        is_feed = check_handler(endpoint, where)
-        compiled = compile_path(path)
-        names, binding = bind_websocket_endpoint(
-            endpoint, {param.name: param.convertor for param in compiled.params}, where, WebSocket
-        )
-        init = object.__setattr__  # frozen: the one place the attributes are set
-        init(self, "path", path)
-        init(self, "endpoint", endpoint)
-        init(self, "name", name if name is not None else getattr(endpoint, "__name__", path))
-        init(self, "compiled", compiled)
-        init(self, "binding", binding)
-        init(self, "websocket_names", names)
-        init(self, "is_feed", is_feed)
-        init(self, "_own", WebSocketEndpoint(self))
-
-    def url_path_for(self, name: str, /, **params: Any) -> str:
-        """This route's path with ``params`` filled in, percent-quoted."""
-        return _path_for(self, name, params)
-
-    def under(self, prefix: str) -> WebSocketRoute:
-        if not prefix:
-            return self
-        return WebSocketRoute(prefix + self.path, self.endpoint, name=self.name)
-
-    def compile(self, default_response_class: type[Response] | None) -> Sequence[WebSocketEntry]:
-        return (WebSocketEntry(self.compiled, WebSocketEndpoint(self)),)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a websocket scope routed here (``scope["path_params"]`` already converted)."""
-        await self._own(scope, receive, send)
-
-    def __repr__(self) -> str:
-        return f"WebSocketRoute({self.path!r}, name={self.name!r})"
-
-
-def _path_for(route: Route | WebSocketRoute, name: str, params: dict[str, Any]) -> str:
-    if name != route.name:
-        raise ValueError(f"no route is named {name!r}")
-    return quote(route.compiled.format(**params), safe=PATH_SAFE)
 
 
 class _MethodTable:

@@ -1,6 +1,8 @@
-"""What a router compiles a ``WebSocketRoute`` into, and the feed that runs a generator.
+"""``WebSocketRoute``, what a router compiles it into, and the feed that runs a generator.
 
-A ``WebSocketEndpoint`` answers one websocket scope routed to it (SPEC
+A ``WebSocketRoute`` is an immutable description, like ``routing.Route``;
+each router that holds it files a ``WebSocketEntry`` for its path, whose
+``WebSocketEndpoint`` answers one websocket scope routed to it (SPEC
 "WebSockets"), deciding per route, once, what it can:
 
 - the binding: path and query parameters as for HTTP (``_params``); a
@@ -33,29 +35,30 @@ error boundary (``App._websocket``), which knows what was already sent.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
-from collections.abc import AsyncGenerator, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
+from typing import Any, NamedTuple
 
 import anyio
 from anyio.abc import TaskGroup
 
 from microweb._context import app_context
-from microweb._params import Binding
+from microweb._matcher import CompiledPath, compile_path
+from microweb._params import Binding, bind_websocket_endpoint
+from microweb._route_base import BaseRoute, path_for
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
+from microweb.responses import Response
 from microweb.types import Receive, Scope, Send
 from microweb.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-if TYPE_CHECKING:
-    from microweb.routing import WebSocketRoute
-
-__all__ = ["WebSocketEndpoint", "check_handler"]
+__all__ = ["WebSocketEndpoint", "WebSocketEntry", "WebSocketRoute"]
 
 #: RFC 6455 §7.4.1: the endpoint is going away (the server is shutting down).
 GOING_AWAY = 1001
 
 
-def check_handler(endpoint: Callable[..., Any], where: str) -> bool:
+def _check_handler(endpoint: Callable[..., Any], where: str) -> bool:
     """True for an async generator function (a feed), False for an ``async def`` handler.
 
     Raises ``TypeError`` for anything else: a WebSocket handler awaits.
@@ -68,6 +71,78 @@ def check_handler(endpoint: Callable[..., Any], where: str) -> bool:
         f"the handler {callable_name(endpoint)!r} of {where} must be an 'async def' "
         "function or an async generator function"
     )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)
+class WebSocketRoute(BaseRoute):
+    """One path and its WebSocket handler: an immutable description.
+
+    ``WebSocketRoute(path, endpoint, name=None)``; the name defaults to the
+    function's name. The handler is an ``async def`` function (or an async
+    generator function: a feed, SPEC "WebSockets") taking a parameter
+    annotated ``WebSocket`` and path and query parameters, bound as for
+    ``Route``. It is also an ASGI app on its own, once
+    ``scope["path_params"]`` holds its converted path values.
+
+    Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
+    handler, or a parameter that cannot be bound.
+    """
+
+    path: str
+    endpoint: Callable[..., Any]
+    name: str
+    compiled: CompiledPath
+    binding: Binding  # how the path and query parameters are bound
+    websocket_names: tuple[str, ...]  # the parameters that get the WebSocket
+    is_feed: bool  # an async generator function: what it yields is sent
+    _own: WebSocketEndpoint
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
+        if not isinstance(path, str):
+            raise TypeError(f"the path of a route must be a str, got {path!r}")
+        where = f"WebSocket route {path!r}"
+        if not callable(endpoint):
+            raise TypeError(f"the endpoint of {where} must be callable, got {endpoint!r}")
+        is_feed = _check_handler(endpoint, where)
+        compiled = compile_path(path)
+        names, binding = bind_websocket_endpoint(
+            endpoint, {param.name: param.convertor for param in compiled.params}, where, WebSocket
+        )
+        init = object.__setattr__  # frozen: the one place the attributes are set
+        init(self, "path", path)
+        init(self, "endpoint", endpoint)
+        init(self, "name", name if name is not None else getattr(endpoint, "__name__", path))
+        init(self, "compiled", compiled)
+        init(self, "binding", binding)
+        init(self, "websocket_names", names)
+        init(self, "is_feed", is_feed)
+        init(self, "_own", WebSocketEndpoint(self))
+
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """This route's path with ``params`` filled in, percent-quoted."""
+        return path_for(self.name, self.compiled, name, params)
+
+    def under(self, prefix: str) -> WebSocketRoute:
+        if not prefix:
+            return self
+        return WebSocketRoute(prefix + self.path, self.endpoint, name=self.name)
+
+    def compile(self, default_response_class: type[Response] | None) -> Sequence[WebSocketEntry]:
+        return (WebSocketEntry(self.compiled, WebSocketEndpoint(self)),)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a websocket scope routed here (``scope["path_params"]`` already converted)."""
+        await self._own(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"WebSocketRoute({self.path!r}, name={self.name!r})"
+
+
+class WebSocketEntry(NamedTuple):
+    """What a compiled WebSocket route asks its router to file: ``app`` answers on ``path``."""
+
+    path: CompiledPath
+    app: WebSocketEndpoint
 
 
 class WebSocketEndpoint:
