@@ -24,6 +24,8 @@ from microweb.websockets import (
     WebSocketState,
 )
 
+DENIAL: dict[str, Any] = {"websocket.http.response": {}}
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
@@ -705,3 +707,115 @@ def test_the_session_runs_on_the_clients_portal() -> None:
             with client.websocket_connect("/echo") as session:
                 session.send_text(word)
                 assert session.receive_text() == word
+
+
+def test_an_http_exception_after_accept_closes_1008_with_its_detail() -> None:
+    app = App()
+
+    @app.websocket("/ws")
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        raise HTTPException(400, "é" * 100)  # 200 bytes: cut to the 123 a close allows
+
+    with TestClient(app).websocket_connect("/ws") as session:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            session.receive_text()
+        assert closed.value.code == 1008
+        assert closed.value.reason == "é" * 61
+
+
+@pytest.mark.anyio
+async def test_a_router_answers_websocket_scopes_on_its_own() -> None:
+    router = Router()
+
+    @router.websocket("/ws/{n:int}")
+    async def handler(websocket: WebSocket, n: int) -> None:
+        await websocket.accept()
+        await websocket.send_json(n)
+
+    peer = WebSocketPeer()
+    await router(websocket_scope("/ws/4"), peer.receive, peer.send)
+    assert peer.sent == [
+        {"type": "websocket.accept", "subprotocol": None, "headers": []},
+        {"type": "websocket.send", "text": "4"},
+        {"type": "websocket.close", "code": 1000},
+    ]
+    missing = WebSocketPeer()
+    await router(websocket_scope("/elsewhere"), missing.receive, missing.send)
+    assert missing.sent == [{"type": "websocket.close", "code": 1000}]
+
+
+@pytest.mark.anyio
+async def test_the_state_machines_refuse_what_the_server_would() -> None:
+    peer = WebSocketPeer(first={"type": "websocket.receive", "text": "too soon"})
+    websocket = WebSocket(websocket_scope(), peer.receive, peer.send)
+    with pytest.raises(RuntimeError, match=r"expected ASGI message 'websocket\.connect'"):
+        await websocket.receive()
+
+    peer = WebSocketPeer()
+    websocket = WebSocket(websocket_scope(extensions=DENIAL), peer.receive, peer.send)
+    await websocket.accept()
+    with pytest.raises(RuntimeError, match="cannot send a denial response"):
+        await websocket.send_denial_response(WebSocketClose())
+    with pytest.raises(RuntimeError, match=r"cannot send 'websocket\.accept' on an accepted"):
+        await websocket.send({"type": "websocket.accept"})
+    peer.push({"type": "websocket.http.request"})
+    with pytest.raises(RuntimeError, match=r"expected ASGI message 'websocket\.receive'"):
+        await websocket.receive()
+
+
+@pytest.mark.anyio
+async def test_a_denial_response_is_checked_message_by_message() -> None:
+    peer = WebSocketPeer()
+    websocket = WebSocket(websocket_scope(extensions=DENIAL), peer.receive, peer.send)
+    await websocket.send({"type": "websocket.http.response.start", "status": 403})
+    assert websocket.application_state is WebSocketState.RESPONSE
+    with pytest.raises(RuntimeError, match="during a denial response"):
+        await websocket.send({"type": "websocket.close"})
+    await websocket.send({"type": "websocket.http.response.body", "body": b"no"})
+    assert websocket.application_state.name == "DISCONNECTED"
+
+    bare = WebSocket(websocket_scope(), peer.receive, peer.send)
+    with pytest.raises(RuntimeError, match="extension"):
+        await bare.send({"type": "websocket.http.response.start", "status": 403})
+
+
+def test_receive_of_the_wrong_kind_in_the_test_session() -> None:
+    app = App()
+
+    @app.websocket("/ws")
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_bytes(b"binary")
+        await websocket.send_text("text")
+        await websocket.receive_text()
+
+    with TestClient(app).websocket_connect("/ws") as session:
+        with pytest.raises(TypeError, match="expected a text message"):
+            session.receive_text()
+        with pytest.raises(TypeError, match="expected a binary message"):
+            session.receive_bytes()
+        session.send_json({"x": 1}, mode="binary")  # binary where text is expected: 1003
+        assert session.receive()["code"] == 1003
+
+
+def test_iter_bytes_and_iter_json_end_when_the_client_closes() -> None:
+    app = App()
+    got: list[Any] = []
+
+    @app.websocket("/bytes")
+    async def as_bytes(websocket: WebSocket) -> None:
+        await websocket.accept()
+        got.extend([data async for data in websocket.iter_bytes()])
+
+    @app.websocket("/json")
+    async def as_json(websocket: WebSocket) -> None:
+        await websocket.accept()
+        got.extend([data async for data in websocket.iter_json(mode="binary")])
+
+    client = TestClient(app)
+    with client.websocket_connect("/bytes") as session:
+        session.send_bytes(b"\x00")
+    with client.websocket_connect("/json") as session:
+        session.send_json({"k": [1]}, mode="binary")
+    assert got == [b"\x00", {"k": [1]}]
