@@ -26,6 +26,7 @@ class HTTPConnection:
     __slots__ = ("_cookies", "_headers", "_query_params", "_url", "scope")
 
     def __init__(self, scope: Scope) -> None:
+        # Request.__init__ sets these same fields itself (perf): keep the two in step.
         self.scope = scope
         self._headers: Headers | None = None
         self._query_params: QueryParams | None = None
