@@ -31,8 +31,9 @@ which the App answers by closing with that code.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any, Literal
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, Literal, TypeVar
 
 import orjson
 
@@ -48,6 +49,7 @@ __all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketState
 DENIAL_EXTENSION = "websocket.http.response"
 
 Mode = Literal["text", "binary"]
+T = TypeVar("T")
 
 
 class WebSocketState(enum.Enum):
@@ -300,29 +302,27 @@ class WebSocket(HTTPConnection):
         else:
             await self.send({"type": "websocket.send", "bytes": encoded})
 
-    async def iter_text(self) -> AsyncIterator[str]:
+    def iter_text(self) -> AsyncIterator[str]:
         """The text messages as they come; ends quietly when the client closes."""
-        try:
-            while True:
-                yield await self.receive_text()
-        except WebSocketDisconnect:
-            pass
+        return _until_disconnect(self.receive_text)
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
+    def iter_bytes(self) -> AsyncIterator[bytes]:
         """The binary messages as they come; ends quietly when the client closes."""
-        try:
-            while True:
-                yield await self.receive_bytes()
-        except WebSocketDisconnect:
-            pass
+        return _until_disconnect(self.receive_bytes)
 
-    async def iter_json(self, mode: Mode = "text") -> AsyncIterator[Any]:
+    def iter_json(self, mode: Mode = "text") -> AsyncIterator[Any]:
         """The messages parsed as JSON as they come; ends quietly when the client closes."""
-        try:
-            while True:
-                yield await self.receive_json(mode)
-        except WebSocketDisconnect:
-            pass
+        _check_mode(mode)
+        return _until_disconnect(functools.partial(self.receive_json, mode))
+
+
+async def _until_disconnect(receive: Callable[[], Awaitable[T]]) -> AsyncIterator[T]:
+    """What ``receive`` returns, again and again, until the client closes."""
+    try:
+        while True:
+            yield await receive()
+    except WebSocketDisconnect:
+        pass
 
 
 def _check_mode(mode: str) -> None:
