@@ -36,7 +36,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from microweb._params import Binding, TemporaryResponse
+from microweb._params import Binding
+from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
 from microweb.responses import JSONResponse, Response

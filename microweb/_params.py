@@ -47,6 +47,7 @@ from typing import Any, NamedTuple, Union
 from microweb._body import BodyParam, BodyRead, BodyReader, is_structured, with_constraints
 from microweb._convertors import Convertor
 from microweb._http.cookies import parse_cookie_header
+from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, unwrap_partial
 from microweb._validation import (
     REFUSED,
@@ -66,29 +67,7 @@ from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
 
-__all__ = ["Binding", "Bound", "TemporaryResponse", "bind_endpoint"]
-
-
-class TemporaryResponse(Response):
-    """The ``Response`` a handler may ask for, to set status, headers, cookies, background.
-
-    Its ``status_code`` only applies when the handler set it.
-    """
-
-    def __init__(self, status_code: int) -> None:
-        self._status_code = status_code
-        self.status_set = False
-        self.background = None
-        self.raw_headers = []
-
-    @property
-    def status_code(self) -> int:
-        return self._status_code
-
-    @status_code.setter
-    def status_code(self, value: int) -> None:
-        self._status_code = value
-        self.status_set = True
+__all__ = ["Binding", "Bound", "bind_endpoint"]
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:

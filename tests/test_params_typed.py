@@ -759,3 +759,36 @@ def test_random_bodies_never_give_a_500(body: bytes) -> None:
         for error in r.json()["detail"]:
             assert set(error) <= {"type", "loc", "msg", "input", "ctx"}
             assert error["loc"][0] == "body"
+
+
+def test_a_body_that_is_no_object_lacks_every_key() -> None:
+    # FastAPI's rule for several body parameters (or an embedded one).
+    def handler(item: Item, point: Point) -> str:
+        return "ok"
+
+    r = client_for(handler, "/b", "POST").post("/b", json=[])
+    assert detail(r) == [
+        {"type": "missing", "loc": ["body", "item"], "msg": "Field required", "input": None},
+        {"type": "missing", "loc": ["body", "point"], "msg": "Field required", "input": None},
+    ]
+
+
+def test_a_number_where_a_boolean_belongs_is_a_parsing_error() -> None:
+    @dataclasses.dataclass
+    class Flag:
+        on: bool
+
+    def handler(flag: Any) -> bool:
+        return bool(flag.on)
+
+    handler.__annotations__ = {"flag": Flag, "return": bool}
+    client = client_for(handler, "/b", "POST")
+    assert client.post("/b", json={"on": 1}).json() is True  # 0 and 1 are booleans (lax)
+    assert detail(client.post("/b", json={"on": 3})) == [
+        {
+            "type": "bool_parsing",
+            "loc": ["body", "on"],
+            "msg": "Input should be a valid boolean, unable to interpret input",
+            "input": 3,
+        }
+    ]
