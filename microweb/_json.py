@@ -155,6 +155,10 @@ def _null_may_hide_nonfinite(obj: Any) -> bool:
         values = obj
     elif kind is float:
         return not -_INFINITY < obj < _INFINITY  # False for NaN too
+    elif isinstance(obj, msgspec.Struct):
+        # perf: a Struct (a typed handler's usual return) is looked into, field
+        # by field, rather than sent down the stdlib path whole.
+        values = msgspec.structs.astuple(obj)
     else:
         # A dataclass or a model may hold floats we cannot reach cheaply.
         return kind not in _PLAIN_SCALARS
