@@ -162,9 +162,13 @@ def test_structs_encode_with_their_own_names_and_our_formats() -> None:
     assert dumps([reading]) == (
         b'[{"sensorId":7,"value":1.5,"at":"2026-01-02T03:04:05+00:00","tags":["a"],"omitted":0}]'
     )
-    assert dumps(Reading(1, 2.0)) == json.dumps(
-        {"sensorId": 1, "value": 2.0, "at": None, "tags": [], "omitted": 0}, separators=(",", ":")
-    ).encode()
+    assert (
+        dumps(Reading(1, 2.0))
+        == json.dumps(
+            {"sensorId": 1, "value": 2.0, "at": None, "tags": [], "omitted": 0},
+            separators=(",", ":"),
+        ).encode()
+    )
 
 
 def test_nan_inside_a_struct_is_refused() -> None:
