@@ -186,15 +186,7 @@ class BodyReader:
         try:
             value = self.decoder.decode(body)
         except msgspec.ValidationError:
-            # The typed decoder stops at the first misfit, maybe before a syntax
-            # error further on: JSON that does not parse is reported as such.
-            try:
-                document = msgspec.json.decode(body)
-            except msgspec.DecodeError:
-                errors.append(_json_invalid(body))
-                return None
-            errors.extend(self._explain(document))
-            return document
+            return self._refused(body, errors)
         except msgspec.DecodeError:
             errors.append(_json_invalid(body))
             return None
@@ -206,6 +198,26 @@ class BodyReader:
         else:
             kwargs[self.params[0].name] = value
         return value
+
+    def _refused(self, body: bytes, errors: list[ErrorDict]) -> Any:
+        """The slow path: the body did not fit; find every reason (see the module's doc)."""
+        try:
+            # The typed decoder stops at the first misfit, maybe before a syntax
+            # error further on: JSON that does not parse is reported as such.
+            document = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            errors.append(_json_invalid(body))
+            return None
+        except RecursionError:  # nested past msgspec's limit (and orjson's 1,024)
+            raise _too_deep() from None
+        try:
+            errors.extend(self._explain(document))
+        except RecursionError:
+            # A recursive model and a document nested nearly to MAX_DEPTH: the
+            # walk (a few frames a level) ran out of stack; one item says it all.
+            message = "Value error, the input does not fit (nested too deep to explain)"
+            errors.append(item("value_error", ["body"], message, document))
+        return document
 
     def _missing(self, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
         for param in self.params:

@@ -792,3 +792,28 @@ def test_a_number_where_a_boolean_belongs_is_a_parsing_error() -> None:
             "input": 3,
         }
     ]
+
+
+class Node(msgspec.Struct):
+    value: int
+    children: list[Node] = []
+
+
+def test_deep_bodies_that_do_not_fit_never_give_a_500() -> None:
+    def handler(node: Node) -> int:
+        return node.value
+
+    client = client_for(handler, "/b", "POST")
+    # Past every parser's limit, after a misfit at the first byte: 400 too deep.
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert client.post("/b", content=deep, headers=JSON).status_code == 400
+    # Within MAX_DEPTH, a recursive model and a misfit at the bottom: a 422.
+    depth = 250  # two JSON levels each: 500 in all
+    body = b'{"value": 1, "children": [' * depth + b'{"value": "x"}' + b"]}" * depth
+    r = client.post("/b", content=body, headers=JSON)
+    assert r.status_code == 422
+    [error] = r.json()["detail"]
+    assert error["loc"][0] == "body"
+    shallow = b'{"value": 1, "children": [' * 3 + b'{"value": "x"}' + b"]}" * 3
+    [error] = detail(client.post("/b", content=shallow, headers=JSON))
+    assert error["loc"] == ["body", *(["children", 0] * 3), "value"]
