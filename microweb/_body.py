@@ -319,7 +319,8 @@ def _explain_node(value: Any, annotation: Any, loc: list[Any]) -> list[ErrorDict
         for meta in args[1:]:
             if isinstance(meta, msgspec.Meta):
                 given.update(_meta_constraints(meta))
-        failure = Constraints(given).check(msgspec.convert(value, inner, strict=False))
+        constraints = Constraints(given, floats=inner is float)
+        failure = constraints.check(msgspec.convert(value, inner, strict=False))
         if failure is None:
             return []
         kind, message, ctx = failure

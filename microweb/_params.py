@@ -354,11 +354,14 @@ def _split_marker(
     return annotation, marker, default
 
 
-def _constraints(marker: Marker | None, name: str, where: str) -> Constraints | None:
+def _constraints(
+    marker: Marker | None, annotation: Any, name: str, where: str
+) -> Constraints | None:
     if marker is None:
         return None
+    floats = _unwrap_optional(annotation)[0] is float
     try:
-        constraints = Constraints(marker.constraints())
+        constraints = Constraints(marker.constraints(), floats=floats)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"parameter {name!r} of {where}: {exc}; fix {marker!r}") from None
     return constraints or None
@@ -402,7 +405,7 @@ def bind_endpoint(
         annotation, marker, default = _split_marker(
             hints.get(name, inspect.Parameter.empty), parameter, where
         )
-        constraints = _constraints(marker, name, where)
+        constraints = _constraints(marker, annotation, name, where)
         source = None if marker is None else marker.source
         if source is None and isinstance(annotation, type) and issubclass(annotation, Request):
             request_names.append(name)

@@ -217,8 +217,15 @@ _NUMBER_CHECKS: tuple[tuple[str, str, str, Callable[[Any, Any], bool]], ...] = (
 _NUMBER_NAMES = ("gt", "ge", "lt", "le", "multiple_of")
 _LENGTH_NAMES = ("min_length", "max_length")
 
-#: The value ``Constraints.check`` finds nothing wrong with.
-Failure = tuple[str, str, dict[str, Any]]  # (type, message, ctx)
+#: What ``Constraints.check`` gives for a broken constraint: (type, message, ctx).
+Failure = tuple[str, str, dict[str, Any]]
+
+
+def _show(number: Any) -> str:
+    """A bound as pydantic-core writes it in a message: 3.0 as ``3``, 2.5 as ``2.5``."""
+    if isinstance(number, float) and number.is_integer():
+        return str(int(number))
+    return str(number)
 
 
 def _plural(count: int) -> str:
@@ -235,7 +242,7 @@ class Constraints:
 
     __slots__ = ("bounds", "max_length", "min_length", "multiple_of", "pattern")
 
-    def __init__(self, given: dict[str, Any]) -> None:
+    def __init__(self, given: dict[str, Any], *, floats: bool = False) -> None:
         for name in _NUMBER_NAMES:
             value = given.get(name)
             if value is not None and (
@@ -255,6 +262,12 @@ class Constraints:
             self.pattern = None if pattern is None else re.compile(pattern)
         except re.error as exc:
             raise ValueError(f"pattern={pattern!r} does not compile: {exc}") from None
+        if floats:
+            # pydantic reports a float field's bounds as floats (ctx {"lt": 3.0}).
+            given = {
+                name: float(value) if name in _NUMBER_NAMES and value is not None else value
+                for name, value in given.items()
+            }
         self.multiple_of = given.get("multiple_of")
         self.bounds = tuple(
             (name, kind, words, test, given[name])
@@ -287,10 +300,10 @@ class Constraints:
         step = self.multiple_of
         if step is not None and value % step != 0:
             ctx = {"multiple_of": step}
-            return "multiple_of", f"Input should be a multiple of {step}", ctx
+            return "multiple_of", f"Input should be a multiple of {_show(step)}", ctx
         for name, kind, words, test, bound in self.bounds:
             if not test(value, bound):
-                return kind, f"Input should be {words} {bound}", {name: bound}
+                return kind, f"Input should be {words} {_show(bound)}", {name: bound}
         return None
 
     def _check_string(self, value: str) -> Failure | None:

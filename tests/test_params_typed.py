@@ -817,3 +817,14 @@ def test_deep_bodies_that_do_not_fit_never_give_a_500() -> None:
     shallow = b'{"value": 1, "children": [' * 3 + b'{"value": "x"}' + b"]}" * 3
     [error] = detail(client.post("/b", content=shallow, headers=JSON))
     assert error["loc"] == ["body", *(["children", 0] * 3), "value"]
+
+
+def test_a_float_parameter_reports_its_bounds_as_floats() -> None:
+    # pydantic's ctx holds the bound as the field's type; its message writes 3.0 as 3.
+    def handler(g: Annotated[float, Query(lt=3)]) -> float:
+        return g
+
+    r = client_for(handler).get("/q?g=3")
+    [error] = detail(r)
+    assert error["msg"] == "Input should be less than 3"
+    assert r.text.count('"ctx":{"lt":3.0}') == 1
