@@ -133,6 +133,7 @@ class Binding:
         self.path = tuple(v for v in values if v.location == "path")
         self.headers = tuple(v for v in values if v.location == "header")
         self.cookies = tuple(v for v in values if v.location == "cookie")
+        # perf: one test per request for a handler reading no header or cookie.
         self.from_headers = bool(self.headers or self.cookies)
         self.body = body
         # perf: a handler that takes exactly the path parameters, unconverted,
@@ -248,7 +249,7 @@ def _convert_into(
         except REFUSED as exc:
             errors.append(_refusal(param, converter, exc, raw))
             return
-    if param.constraints is None:
+    if param.constraints is None:  # perf: the usual unconstrained value costs no call
         kwargs[param.name] = value
     else:
         _check(kwargs, errors, param, value, raw)
