@@ -828,3 +828,47 @@ def test_a_float_parameter_reports_its_bounds_as_floats() -> None:
     [error] = detail(r)
     assert error["msg"] == "Input should be less than 3"
     assert r.text.count('"ctx":{"lt":3.0}') == 1
+
+
+def test_a_single_scalar_body_parameter_is_the_whole_body() -> None:
+    def handler(importance: Annotated[int, Body(ge=1)]) -> int:
+        return importance
+
+    client = client_for(handler, "/b", "POST")
+    assert client.post("/b", content=b"5", headers=JSON).json() == 5
+    assert detail(client.post("/b", content=b"0", headers=JSON)) == [
+        {
+            "type": "greater_than_equal",
+            "loc": ["body"],
+            "msg": "Input should be greater than or equal to 1",
+            "input": 0,
+            "ctx": {"ge": 1},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "sent", "expected"),
+    [
+        (Movie, {"title": "Up"}, [("missing", ["body", "year"], {"title": "Up"})]),
+        (Movie, {"title": "Up", "year": "x"}, [("int_parsing", ["body", "year"], "x")]),
+        (Pair, [1], [("missing", ["body", 1], [1])]),
+        (Pair, {"left": 1}, [("list_type", ["body"], {"left": 1})]),
+        (dict[str, Point], {"a": {"x": "y"}}, [("int_parsing", ["body", "a", "x"], "y")]),
+        (dict[str, Point], [1], [("dict_type", ["body"], [1])]),
+        (list[Point], {"x": 1}, [("list_type", ["body"], {"x": 1})]),
+        (Point | None, {"x": None}, [("int_type", ["body", "x"], None)]),
+        (Point, {"x": 1.5}, [("int_from_float", ["body", "x"], 1.5)]),
+        (Annotated[tuple[int, str], Body()], [1], [("tuple_type", ["body"], [1])]),
+        (Annotated[tuple[int, str], Body()], ["a", "b"], [("int_parsing", ["body", 0], "a")]),
+    ],
+)
+def test_every_structure_explains_its_errors(
+    annotation: Any, sent: Any, expected: list[tuple[str, list[Any], Any]]
+) -> None:
+    def handler(value: Any) -> str:
+        return "ok"
+
+    handler.__annotations__ = {"value": annotation, "return": str}
+    r = client_for(handler, "/b", "POST").post("/b", json=sent)
+    assert [(e["type"], e["loc"], e["input"]) for e in detail(r)] == expected
