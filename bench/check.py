@@ -23,6 +23,7 @@ from bench.driver import ASGIApp, Request, call
 from bench.endpoints import (
     ECHO_PAYLOAD,
     ITEM_ID,
+    ITEM_PAYLOAD,
     ITEM_QUERY,
     JSON_MESSAGE,
     LAST_ROUTE,
@@ -82,6 +83,13 @@ def endpoints() -> list[Endpoint]:
             "application/json",
             "json",
             ECHO_PAYLOAD,
+        ),
+        Endpoint(
+            "POST /items",
+            Request("POST", "/items", json.dumps(ITEM_PAYLOAD).encode(), JSON_HEADERS),
+            "application/json",
+            "json",
+            ITEM_PAYLOAD,
         ),
         Endpoint("/file", Request("GET", "/file"), OCTET_STREAM, "bytes", file_content()),
         Endpoint(

@@ -12,6 +12,10 @@ first, so ``/r999/items/5`` is the last route registered):
     GET  /items/{item_id:int}?q= {"item_id": 5, "q": "hello"}
     GET  /r{N}/items/{item_id}   {"route": N, "item_id": "5"} (item_id stays a str)
     POST /echo                   the JSON object posted, back
+    POST /items                  ITEM_PAYLOAD validated against a 10-field model
+                                 (a nested object, a nested list of objects,
+                                 optional fields) the framework's usual way,
+                                 and the model sent back as JSON
     GET  /file                   a 1 MiB file through the framework's FileResponse
     GET  /stream                 1 MiB as 64 chunks of 16 KiB from an async generator
     GET  /sse                    100 server-sent events "tick" with ids 0..99
@@ -47,6 +51,22 @@ ECHO_PAYLOAD = {
     "stock": {"warehouse": 12, "shop": 3},
     "active": True,
     "discount": None,
+}
+# POST /items: every field of the model, its two optional ones included.
+ITEM_PAYLOAD = {
+    "id": 42,
+    "name": "widget",
+    "price": 9.99,
+    "quantity": 3,
+    "in_stock": True,
+    "tags": ["red", "small", "sale"],
+    "dimensions": {"width": 2.5, "height": 1.0, "depth": 0.5},
+    "variants": [
+        {"sku": "w-1", "color": "red", "price": 9.99},
+        {"sku": "w-2", "color": "blue", "price": 10.49},
+    ],
+    "description": None,
+    "discount": 0.1,
 }
 
 FILE_SIZE = 1024 * 1024

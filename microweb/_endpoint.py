@@ -10,7 +10,8 @@ decided here, once:
   of its code; anything else runs in a worker thread;
 - the binding: a handler taking just its path parameters, as they come, gets
   the router's dict (``Endpoint``); any other goes through its ``Binding``
-  (``BindingEndpoint``);
+  (``BindingEndpoint``), which first reads and decodes a typed JSON body
+  when the handler takes one;
 - the response class: the route's own, else the default its routers passed
   down, else ``JSONResponse``; with the route's status code it becomes one
   ``make_response`` call.
@@ -35,7 +36,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from microweb._params import Binding, TemporaryResponse
+from microweb._params import Binding
+from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
 from microweb.responses import JSONResponse, Response
@@ -154,7 +156,11 @@ class BindingEndpoint(Endpoint):
         self.temporary_status = route.status_code or 200  # a temporary Response starts with it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        bound = self.binding.bind(scope, receive, self.temporary_status)
+        binding = self.binding
+        if binding.body is None:
+            bound = binding.bind(scope, receive, self.temporary_status)
+        else:
+            bound = await binding.bind_with_body(scope, receive, self.temporary_status)
         try:
             result = await self.call(**bound.kwargs)
             temporary = bound.response

@@ -2,206 +2,72 @@
 
 ``inspect`` and ``typing.get_type_hints`` run here, when a route is added, and
 nowhere else. Each handler parameter is classified by the rules of SPEC.md
-("Handler parameters"), first match wins:
+("Handler parameters", "Typed request data"), first match wins:
 
 1. annotated ``Request`` (or a subclass)  -> the request
 2. annotated ``Response``                 -> a temporary response to set status/headers/cookies on
 3. annotated ``BackgroundTasks``          -> tasks run after the response is sent
-4. named like a path parameter            -> the converted path value
-5. unannotated and named ``request``      -> the request
-6. anything else                          -> the query parameter of that name
+4. a marker (``microweb.params``)         -> its source: path, query, header, cookie, body
+5. named like a path parameter            -> the converted path value
+6. unannotated and named ``request``      -> the request
+7. a structured type (``_body``)          -> the JSON body (or its key, beside other body params)
+8. anything else                          -> the query parameter of that name
+
+A marker is ``Annotated[T, Query(...)]`` or the default (``x: int = Query(1)``).
 
 A path value has the type its convertor gives (``{id:int}`` gives an int);
 the annotation must agree with it (SPEC "Typed request data", Coercion): no
 annotation, ``Any``, ``object``, a base class of that type, ``float`` or
 ``complex`` for an int (the numeric tower), or a union holding one of those.
 Only the ``str`` convertor (``{id}``) converts by the annotation instead.
-Query values are converted by the annotation (str when there is none).
+Query, header and cookie values are converted by the annotation (str when
+there is none), all by the one converter set of ``_validation``, then
+checked against the marker's constraints.
 
-A value that is missing or does not convert is collected (``_error`` builds
-each item), and all of them are answered together by one 422 listing each
-with its location. A parameter that can be bound to nothing (a type no query
-string can carry, positional-only, a path parameter the handler cannot reach,
-an annotation that disagrees with the path convertor) is a TypeError or
-ValueError when the route is added.
+A value that is missing, does not convert or breaks a constraint is collected
+(``_validation.item`` builds each item), and all of them, the body's
+included, are answered together by one ``RequestValidationError`` (422). A
+parameter that can be bound to nothing (a type no query string can carry,
+positional-only, a path parameter the handler cannot reach, an annotation that
+disagrees with the path convertor, a bad constraint, a marker given twice) is
+a TypeError or ValueError naming the route and the parameter when the route
+is added.
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import enum
 import inspect
-import math
-import re
 import types
 import typing
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, Union
+from dataclasses import replace as dataclass_replace
+from typing import Any, NamedTuple, Union
 
+from microweb._body import BodyParam, BodyRead, BodyReader, is_structured, with_constraints
 from microweb._convertors import Convertor
+from microweb._http.cookies import parse_cookie_header
+from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, unwrap_partial
+from microweb._validation import (
+    REFUSED,
+    SCALAR_TYPES,
+    Constraints,
+    Converter,
+    ErrorDict,
+    Refused,
+    item,
+    scalar_converter,
+)
 from microweb.background import BackgroundTasks
 from microweb.datastructures import parse_query_string
 from microweb.exceptions import HTTPException, RequestValidationError
+from microweb.params import REQUIRED, BodyMarker, HeaderMarker, Marker
 from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
 
-__all__ = [
-    "Binding",
-    "Bound",
-    "ErrorDict",
-    "TemporaryResponse",
-    "bind_endpoint",
-    "bind_websocket_endpoint",
-]
-
-ErrorDict = dict[str, Any]
-
-# The query-string grammar of numbers: a sign, an exponent, inf and nan are
-# allowed (the path convertors' grammar, in _convertors, is unsigned digits).
-_SIGNED_INT = re.compile(r"[+-]?[0-9]+")
-_SIGNED_FLOAT = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf(?:inity)?|nan)", re.I
-)
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
-
-
-class TemporaryResponse(Response):
-    """The ``Response`` a handler may ask for, to set status, headers, cookies, background.
-
-    Its ``status_code`` only applies when the handler set it.
-    """
-
-    def __init__(self, status_code: int) -> None:
-        self._status_code = status_code
-        self.status_set = False
-        self.background = None
-        self.raw_headers = []
-
-    @property
-    def status_code(self) -> int:
-        return self._status_code
-
-    @status_code.setter
-    def status_code(self, value: int) -> None:
-        self._status_code = value
-        self.status_set = True
-
-
-# --- value converters ----------------------------------------------------------
-# Each is (convert, error type, error message); convert raises ValueError (or
-# ArithmeticError/TypeError, as Decimal and friends do; KeyError for an Enum
-# or Literal choice) for a value it refuses.
-
-_REFUSED = (ValueError, ArithmeticError, TypeError, KeyError)
-
-
-class _Refused(ValueError):
-    """A refusal with its own error type and message (over the converter's usual ones)."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-
-
-@dataclass(frozen=True)
-class _Converter:
-    convert: Callable[[str], Any]
-    error_type: str
-    message: str
-
-
-def _to_int(value: str) -> int:
-    if _SIGNED_INT.fullmatch(value) is None:
-        raise ValueError(value)
-    return int(value)
-
-
-def _to_float(value: str) -> float:
-    if _SIGNED_FLOAT.fullmatch(value) is None:
-        raise ValueError(value)
-    number = float(value)
-    # nan, inf and what overflows to inf (1e999) could not be sent back as JSON.
-    if not math.isfinite(number):
-        raise _Refused("finite_number", "Input should be a finite number")
-    return number
-
-
-def _to_bool(value: str) -> bool:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(value)
-
-
-def _choices(values: list[Any]) -> str:
-    quoted = [repr(v) for v in values]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-
-
-def _enum_converter(cls: type[enum.Enum]) -> _Converter:
-    by_text = {str(member.value): member for member in cls}
-
-    def convert(value: str) -> enum.Enum:
-        return by_text[value]
-
-    return _Converter(convert, "enum", f"Input should be {_choices(list(by_text))}")
-
-
-def _literal_converter(choices: tuple[Any, ...]) -> _Converter:
-    by_text = {str(choice): choice for choice in choices}
-
-    def convert(value: str) -> Any:
-        return by_text[value]
-
-    return _Converter(convert, "literal_error", f"Input should be {_choices(list(by_text))}")
-
-
-_SCALARS: dict[Any, _Converter] = {
-    str: _Converter(str, "string_type", "Input should be a valid string"),
-    int: _Converter(
-        _to_int,
-        "int_parsing",
-        "Input should be a valid integer, unable to parse string as an integer",
-    ),
-    float: _Converter(
-        _to_float,
-        "float_parsing",
-        "Input should be a valid number, unable to parse string as a number",
-    ),
-    bool: _Converter(
-        _to_bool, "bool_parsing", "Input should be a valid boolean, unable to interpret input"
-    ),
-    uuid.UUID: _Converter(uuid.UUID, "uuid_parsing", "Input should be a valid UUID"),
-    decimal.Decimal: _Converter(
-        decimal.Decimal, "decimal_parsing", "Input should be a valid decimal"
-    ),
-    datetime.datetime: _Converter(
-        datetime.datetime.fromisoformat, "datetime_parsing", "Input should be a valid datetime"
-    ),
-    datetime.date: _Converter(
-        datetime.date.fromisoformat, "date_parsing", "Input should be a valid date"
-    ),
-}
-_QUERY_TYPES = "str, int, float, bool, UUID, Decimal, date, datetime, an Enum, a Literal"
-
-
-def _scalar_converter(annotation: Any) -> _Converter | None:
-    if annotation in _SCALARS:
-        return _SCALARS[annotation]
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return _enum_converter(annotation)
-    if typing.get_origin(annotation) is Literal:
-        return _literal_converter(typing.get_args(annotation))
-    return None
+__all__ = ["Binding", "Bound", "bind_endpoint", "type_hints"]
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
@@ -219,14 +85,20 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
 
 @dataclass(frozen=True)
 class _ValueParam:
-    """A path or query parameter: where it comes from and how it converts."""
+    """A path, query, header or cookie parameter: where it comes from, how it converts."""
 
-    name: str
-    location: str  # "path" or "query"
-    converter: _Converter | None  # None: pass the value as it is
-    many: bool = False  # list[X]: every value of the query key
+    name: str  # the handler's keyword
+    location: str  # "path", "query", "header" or "cookie"
+    converter: Converter | None  # None: pass the value as it is
+    many: bool = False  # list[X]: every value of the key
     required: bool = True
     default: Any = None
+    key: str = ""  # the name as sent (the alias, the header's name); "" for ``name``
+    constraints: Constraints | None = None
+
+    @property
+    def sent_as(self) -> str:
+        return self.key or self.name
 
 
 class Bound(NamedTuple):
@@ -250,6 +122,7 @@ class Binding:
         values: tuple[_ValueParam, ...],
         path_names_direct: bool,
         extra_path_names: tuple[str, ...] = (),
+        body: BodyReader | None = None,
     ) -> None:
         self.request_names = request_names
         self.response_names = response_names
@@ -258,16 +131,25 @@ class Binding:
         self.extra_path_names = extra_path_names  # unnamed path params for **kwargs
         self.query = tuple(v for v in values if v.location == "query")
         self.path = tuple(v for v in values if v.location == "path")
+        self.headers = tuple(v for v in values if v.location == "header")
+        self.cookies = tuple(v for v in values if v.location == "cookie")
+        # perf: one test per request for a handler reading no header or cookie.
+        self.from_headers = bool(self.headers or self.cookies)
+        self.body = body
         # perf: a handler that takes exactly the path parameters, unconverted,
         # gets the router's dict as its kwargs: no per-request binding at all.
         self.passthrough = path_names_direct and not (
-            request_names or response_names or background_names or self.query
+            request_names or response_names or background_names or self.query or body
         )
 
-    def bind(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
+    def bind(
+        self, scope: Scope, receive: Receive, status_code: int, read: BodyRead | None = None
+    ) -> Bound:
         """Fill the endpoint's arguments for one request, or raise a 422/400.
 
-        ``status_code`` is what a temporary Response starts with.
+        ``status_code`` is what a temporary Response starts with. A route with
+        a typed body binds through ``bind_with_body``, which passes what it
+        read as ``read``: its values and errors join the others.
         """
         path_params: dict[str, Any] = scope["path_params"]
         if self.passthrough:
@@ -287,8 +169,15 @@ class Binding:
                 raise HTTPException(400, "Invalid UTF-8 in the query string") from None
             for param in self.query:
                 _bind_query(kwargs, errors, param, pairs)
+        if self.from_headers:
+            self._bind_headers(scope, kwargs, errors)
+        request = None
+        if read is not None:
+            request = read.request
+            kwargs.update(read.kwargs)
+            errors += read.errors
         if errors:
-            raise RequestValidationError(errors)
+            raise RequestValidationError(errors, body=None if read is None else read.value)
         temporary = None
         if self.response_names:
             temporary = TemporaryResponse(status_code)
@@ -299,24 +188,53 @@ class Binding:
             tasks = BackgroundTasks()
             for name in self.background_names:
                 kwargs[name] = tasks
-        request = None
         if self.request_names:
-            request = Request(scope, receive)
+            if request is None:
+                request = Request(scope, receive)
             for name in self.request_names:
                 kwargs[name] = request
         return Bound(kwargs, temporary, tasks, request)
 
+    async def bind_with_body(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
+        """``bind`` for a route with a typed JSON body, read first."""
+        reader: BodyReader = self.body  # type: ignore[assignment]  # set for such routes
+        read = await reader.read(Request(scope, receive))
+        return self.bind(scope, receive, status_code, read)
 
-def _error(param: _ValueParam, message: str, error_type: str) -> ErrorDict:
-    """One item of a 422's ``detail`` (SPEC "Handler parameters"), for ``param``."""
-    return {"loc": [param.location, param.name], "msg": message, "type": error_type}
+    def _bind_headers(self, scope: Scope, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
+        raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        for param in self.headers:
+            name = param.sent_as.encode("latin-1")
+            found = [value.decode("latin-1") for key, value in raw if key == name]
+            _bind_found(kwargs, errors, param, found)
+        if self.cookies:
+            # RFC 9113 §8.2.3: HTTP/2 may split the cookie header; joined, it is one.
+            header = "; ".join(value.decode("latin-1") for key, value in raw if key == b"cookie")
+            cookies = parse_cookie_header(header) if header else {}
+            for param in self.cookies:
+                value = cookies.get(param.sent_as)
+                _bind_found(kwargs, errors, param, [] if value is None else [value])
 
 
-def _refusal(param: _ValueParam, converter: _Converter, exc: Exception) -> ErrorDict:
+def _refusal(param: _ValueParam, converter: Converter, exc: Exception, raw: Any) -> ErrorDict:
     """The 422 item for a value ``converter`` refused with ``exc``."""
-    if isinstance(exc, _Refused):
-        return _error(param, exc.message, exc.error_type)
-    return _error(param, converter.message, converter.error_type)
+    loc = [param.location, param.sent_as]
+    if isinstance(exc, Refused):
+        return item(exc.error_type, loc, exc.message, raw)
+    return item(converter.error_type, loc, converter.message, raw, converter.ctx)
+
+
+def _check(
+    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, value: Any, raw: Any
+) -> None:
+    """Keep ``value`` if it meets the parameter's constraints, else report the first it breaks."""
+    constraints = param.constraints
+    failure = None if constraints is None else constraints.check(value)
+    if failure is None:
+        kwargs[param.name] = value
+    else:
+        kind, message, ctx = failure
+        errors.append(item(kind, [param.location, param.sent_as], message, raw, ctx))
 
 
 def _convert_into(
@@ -324,12 +242,49 @@ def _convert_into(
 ) -> None:
     converter = param.converter
     if converter is None:
-        kwargs[param.name] = raw
+        value: Any = raw
+    else:
+        try:
+            value = converter.convert(raw)
+        except REFUSED as exc:
+            errors.append(_refusal(param, converter, exc, raw))
+            return
+    if param.constraints is None:  # perf: the usual unconstrained value costs no call
+        kwargs[param.name] = value
+    else:
+        _check(kwargs, errors, param, value, raw)
+
+
+def _bind_many(
+    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, raw_values: list[str]
+) -> None:
+    if not raw_values:
+        _missing(kwargs, errors, param)
         return
-    try:
-        kwargs[param.name] = converter.convert(raw)
-    except _REFUSED as exc:
-        errors.append(_refusal(param, converter, exc))
+    converter = param.converter
+    if converter is None:
+        _check(kwargs, errors, param, raw_values, raw_values)
+        return
+    converted = []
+    for raw in raw_values:
+        try:
+            converted.append(converter.convert(raw))
+        except REFUSED as exc:
+            errors.append(_refusal(param, converter, exc, raw))
+            return
+    _check(kwargs, errors, param, converted, raw_values)
+
+
+def _bind_found(
+    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, found: list[str]
+) -> None:
+    """Bind a header or cookie parameter to the values found under its name."""
+    if param.many:
+        _bind_many(kwargs, errors, param, found)
+    elif found:
+        _convert_into(kwargs, errors, param, found[0])
+    else:
+        _missing(kwargs, errors, param)
 
 
 def _bind_query(
@@ -338,24 +293,9 @@ def _bind_query(
     param: _ValueParam,
     pairs: list[tuple[str, str]],
 ) -> None:
-    name = param.name
+    name = param.sent_as
     if param.many:
-        raw_values = [value for key, value in pairs if key == name]
-        if not raw_values:
-            _missing(kwargs, errors, param)
-            return
-        converter = param.converter
-        if converter is None:
-            kwargs[param.name] = raw_values
-            return
-        converted = []
-        for raw in raw_values:
-            try:
-                converted.append(converter.convert(raw))
-            except _REFUSED as exc:
-                errors.append(_refusal(param, converter, exc))
-                return
-        kwargs[param.name] = converted
+        _bind_many(kwargs, errors, param, [value for key, value in pairs if key == name])
         return
     for key, value in pairs:
         if key == name:  # a repeated key: the first value counts
@@ -366,24 +306,66 @@ def _bind_query(
 
 def _missing(kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam) -> None:
     if param.required:
-        errors.append(_error(param, "Field required", "missing"))
+        errors.append(item("missing", [param.location, param.sent_as], "Field required", None))
     elif isinstance(param.default, list):
         kwargs[param.name] = list(param.default)  # never hand out the shared default
     else:
         kwargs[param.name] = param.default
 
 
-def _type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
+def type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
     target = unwrap_partial(endpoint)
     if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
         target = type(target).__call__
     try:
-        return typing.get_type_hints(target)
+        return typing.get_type_hints(target, include_extras=True)
     except Exception as exc:  # NameError for an annotation that cannot be resolved
         raise TypeError(
             f"cannot resolve the annotations of {where}: {exc}; "
             "define the annotated types at module level"
         ) from exc
+
+
+def _split_marker(
+    annotation: Any, parameter: inspect.Parameter, where: str
+) -> tuple[Any, Marker | None, Any]:
+    """``(type, marker or None, default)`` of one parameter; ``Annotated`` is unwrapped."""
+    name = parameter.name
+    markers: list[Marker] = []
+    if typing.get_origin(annotation) is typing.Annotated:
+        markers += [meta for meta in annotation.__metadata__ if isinstance(meta, Marker)]
+        annotation = typing.get_args(annotation)[0]
+    default = parameter.default
+    if isinstance(default, Marker):
+        markers.append(default)
+        default = inspect.Parameter.empty
+    if len(markers) > 1:
+        raise TypeError(
+            f"parameter {name!r} of {where} has two markers, {markers[0]!r} and "
+            f"{markers[1]!r}; keep one"
+        )
+    marker = markers[0] if markers else None
+    if marker is not None and not marker.required:
+        if default is not inspect.Parameter.empty:
+            raise TypeError(
+                f"parameter {name!r} of {where} has a default in {marker!r} and another "
+                f"after '='; give it once"
+            )
+        default = marker.default
+    return annotation, marker, default
+
+
+def _constraints(
+    marker: Marker | None, annotation: Any, name: str, where: str
+) -> Constraints | None:
+    if marker is None:
+        return None
+    floats = _unwrap_optional(annotation)[0] is float
+    try:
+        constraints = Constraints(marker.constraints(), floats=floats)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"parameter {name!r} of {where}: {exc}; fix {marker!r}") from None
+    return constraints or None
 
 
 def bind_endpoint(
@@ -401,12 +383,14 @@ def bind_endpoint(
         signature = inspect.signature(endpoint)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot read the signature of {where}: {exc}") from exc
-    hints = _type_hints(endpoint, where)
+    hints = type_hints(endpoint, where)
 
     request_names: list[str] = []
     response_names: list[str] = []
     background_names: list[str] = []
     values: list[_ValueParam] = []
+    body_params: list[BodyParam] = []
+    embed = False
     takes_kwargs = False
     for name, parameter in signature.parameters.items():
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
@@ -419,19 +403,37 @@ def bind_endpoint(
                 f"parameter {name!r} of {where} is positional-only; "
                 "handlers are called with keyword arguments"
             )
-        annotation = hints.get(name, inspect.Parameter.empty)
-        if isinstance(annotation, type) and issubclass(annotation, Request):
+        annotation, marker, default = _split_marker(
+            hints.get(name, inspect.Parameter.empty), parameter, where
+        )
+        constraints = _constraints(marker, annotation, name, where)
+        source = None if marker is None else marker.source
+        if source is None and isinstance(annotation, type) and issubclass(annotation, Request):
             request_names.append(name)
-        elif annotation is Response:
+        elif source is None and annotation is Response:
             response_names.append(name)
-        elif isinstance(annotation, type) and issubclass(annotation, BackgroundTasks):
+        elif (
+            source is None
+            and isinstance(annotation, type)
+            and issubclass(annotation, BackgroundTasks)
+        ):
             background_names.append(name)
-        elif name in path_params:
-            values.append(_path_param(name, annotation, path_params[name], where))
-        elif name == "request" and annotation is inspect.Parameter.empty:
+        elif source == "path" or (source is None and name in path_params):
+            if name not in path_params:
+                raise ValueError(
+                    f"parameter {name!r} of {where} is marked Path() but the path has no "
+                    f"{{{name}}}; add it to the path or use Query()"
+                )
+            param = _path_param(name, annotation, path_params[name], where)
+            values.append(dataclass_replace(param, constraints=constraints))
+        elif source is None and name == "request" and annotation is inspect.Parameter.empty:
             request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
+        elif source == "body" or (source is None and is_structured(annotation)):
+            if isinstance(marker, BodyMarker) and marker.embed:
+                embed = True
+            body_params.append(_body_param(name, annotation, marker, default, where))
         else:
-            values.append(_query_param(name, annotation, parameter.default, where))
+            values.append(_value_param(name, annotation, marker, default, constraints, where))
 
     bound_path = {v.name for v in values if v.location == "path"}
     unreached = [n for n in path_params if n not in bound_path]
@@ -443,16 +445,45 @@ def bind_endpoint(
         )
     direct = (
         not unreached
-        and all(v.location == "path" and v.converter is None for v in values)
+        and all(
+            v.location == "path" and v.converter is None and v.constraints is None for v in values
+        )
         and not takes_kwargs
     )
+    body = None
+    if body_params:
+        try:
+            body = BodyReader(body_params, embed)
+        except (TypeError, ValueError) as exc:
+            names = ", ".join(repr(p.name) for p in body_params)
+            raise TypeError(
+                f"body parameter {names} of {where} cannot be decoded from JSON: {exc}"
+            ) from None
     return Binding(
         request_names=tuple(request_names),
         response_names=tuple(response_names),
         background_names=tuple(background_names),
         values=tuple(values),
-        path_names_direct=direct,
+        path_names_direct=direct and body is None,
         extra_path_names=tuple(unreached) if takes_kwargs else (),
+        body=body,
+    )
+
+
+def _body_param(
+    name: str, annotation: Any, marker: Marker | None, default: Any, where: str
+) -> BodyParam:
+    if annotation is inspect.Parameter.empty:
+        annotation = Any
+    required = default is inspect.Parameter.empty or default is REQUIRED
+    constraints = {} if marker is None else marker.constraints()
+    key = marker.alias if marker is not None and marker.alias else name
+    return BodyParam(
+        name,
+        key,
+        with_constraints(annotation, constraints),
+        required,
+        None if required else default,
     )
 
 
@@ -476,11 +507,11 @@ def _path_param(name: str, annotation: Any, convertor: Convertor[Any], where: st
     if annotation in (inspect.Parameter.empty, str, Any):
         return _ValueParam(name, "path", None)
     # The str convertor matched any segment: the annotation converts it.
-    converter = _scalar_converter(_unwrap_optional(annotation)[0])
+    converter = scalar_converter(_unwrap_optional(annotation)[0])
     if converter is None:
         raise TypeError(
             f"path parameter {name!r} of {where} is annotated {annotation!r}, "
-            f"which a path segment cannot carry; use one of {_QUERY_TYPES}"
+            f"which a path segment cannot carry; use one of {SCALAR_TYPES}"
         )
     return _ValueParam(name, "path", converter)
 
@@ -506,68 +537,63 @@ def _type_name(annotation: Any) -> str:
     return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
 
 
-def _query_param(name: str, annotation: Any, default: Any, where: str) -> _ValueParam:
-    required = default is inspect.Parameter.empty
+_CARRIER = {"query": "a query string", "header": "a header", "cookie": "a cookie"}
+
+
+def _sent_as(name: str, marker: Marker | None) -> str:
+    """The key a query, header or cookie parameter is sent under ("" when it is ``name``)."""
+    if marker is None:
+        return ""
+    if marker.alias:
+        return marker.alias.lower() if isinstance(marker, HeaderMarker) else marker.alias
+    if isinstance(marker, HeaderMarker):
+        return name.replace("_", "-").lower() if marker.convert_underscores else name.lower()
+    return ""
+
+
+def _value_param(
+    name: str,
+    annotation: Any,
+    marker: Marker | None,
+    default: Any,
+    constraints: Constraints | None,
+    where: str,
+) -> _ValueParam:
+    location = "query" if marker is None else marker.source
+    key = _sent_as(name, marker)
+    required = default is inspect.Parameter.empty or default is REQUIRED
     default = None if required else default
     if annotation is inspect.Parameter.empty or annotation is Any:
-        return _ValueParam(name, "query", None, required=required, default=default)
+        return _ValueParam(
+            name,
+            location,
+            None,
+            required=required,
+            default=default,
+            key=key,
+            constraints=constraints,
+        )
     inner, _ = _unwrap_optional(annotation)
     many = inner is list or typing.get_origin(inner) is list
     if many:
         args = typing.get_args(inner)
         inner = args[0] if args else str
-    converter = _scalar_converter(inner)
+    converter = scalar_converter(inner)
     if converter is None:
         raise TypeError(
             f"parameter {name!r} of {where} is annotated {annotation!r}, "
-            f"which a query string cannot carry; use one of {_QUERY_TYPES}, "
+            f"which {_CARRIER[location]} cannot carry; use one of {SCALAR_TYPES}, "
             "or a list of one, or annotate it Request, Response or BackgroundTasks"
         )
     if inner is str:
         converter = None  # perf: nothing to convert
-    return _ValueParam(name, "query", converter, many=many, required=required, default=default)
-
-
-def bind_websocket_endpoint(
-    endpoint: Callable[..., Any],
-    path_params: dict[str, Convertor[Any]],
-    where: str,
-    websocket_type: type,
-) -> tuple[tuple[str, ...], Binding]:
-    """``bind_endpoint`` for a WebSocket handler: ``(websocket names, binding of the rest)``.
-
-    A parameter annotated ``websocket_type`` (or a subclass), or unannotated
-    and named ``websocket``, gets the connection; the others are bound as
-    for HTTP, from the path and the query string. A handler that asks for a
-    ``Request``, a ``Response`` or ``BackgroundTasks`` is a TypeError: a
-    WebSocket has none of them.
-    """
-    described = f"handler {callable_name(endpoint)!r} of {where}"
-    try:
-        signature = inspect.signature(endpoint)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"cannot read the signature of {described}: {exc}") from exc
-    hints = _type_hints(endpoint, described)
-    names = tuple(
-        name
-        for name, parameter in signature.parameters.items()
-        if (isinstance(hints.get(name), type) and issubclass(hints[name], websocket_type))
-        or (name == "websocket" and name not in hints)
+    return _ValueParam(
+        name,
+        location,
+        converter,
+        many=many,
+        required=required,
+        default=default,
+        key=key,
+        constraints=constraints,
     )
-    target: Callable[..., Any] = endpoint
-    if names:
-        # The rest of the signature, as a stand-in bind_endpoint reads like the handler.
-        def target(**kwargs: Any) -> None: ...
-
-        target.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[p for p in signature.parameters.values() if p.name not in names]
-        )
-        target.__annotations__ = {k: v for k, v in hints.items() if k not in names}
-        target.__qualname__ = callable_name(endpoint)
-    binding = bind_endpoint(target, path_params, where)
-    if binding.request_names or binding.response_names or binding.background_names:
-        raise TypeError(
-            f"{described} takes a Request, Response or BackgroundTasks, which a WebSocket "
-            "handler cannot have; take a WebSocket instead"
-        )
-    return names, binding

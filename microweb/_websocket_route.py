@@ -44,8 +44,9 @@ import anyio
 from anyio.abc import TaskGroup
 
 from microweb._context import app_context
+from microweb._convertors import Convertor
 from microweb._matcher import CompiledPath, compile_path
-from microweb._params import Binding, bind_websocket_endpoint
+from microweb._params import Binding, bind_endpoint, type_hints
 from microweb._route_base import BaseRoute, path_for
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.responses import Response
@@ -71,6 +72,56 @@ def _check_handler(endpoint: Callable[..., Any], where: str) -> bool:
         f"the handler {callable_name(endpoint)!r} of {where} must be an 'async def' "
         "function or an async generator function"
     )
+
+
+def bind_websocket_endpoint(
+    endpoint: Callable[..., Any],
+    path_params: dict[str, Convertor[Any]],
+    where: str,
+    websocket_type: type,
+) -> tuple[tuple[str, ...], Binding]:
+    """``bind_endpoint`` for a WebSocket handler: ``(websocket names, binding of the rest)``.
+
+    A parameter annotated ``websocket_type`` (or a subclass), or unannotated
+    and named ``websocket``, gets the connection; the others are bound as
+    for HTTP, from the path and the query string. A handler that asks for a
+    ``Request``, a ``Response`` or ``BackgroundTasks`` is a TypeError: a
+    WebSocket has none of them.
+    """
+    described = f"handler {callable_name(endpoint)!r} of {where}"
+    try:
+        signature = inspect.signature(endpoint)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot read the signature of {described}: {exc}") from exc
+    hints = type_hints(endpoint, described)
+    names = tuple(
+        name
+        for name, parameter in signature.parameters.items()
+        if (isinstance(hints.get(name), type) and issubclass(hints[name], websocket_type))
+        or (name == "websocket" and name not in hints)
+    )
+    target: Callable[..., Any] = endpoint
+    if names:
+        # The rest of the signature, as a stand-in bind_endpoint reads like the handler.
+        def target(**kwargs: Any) -> None: ...
+
+        target.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[p for p in signature.parameters.values() if p.name not in names]
+        )
+        target.__annotations__ = {k: v for k, v in hints.items() if k not in names}
+        target.__qualname__ = callable_name(endpoint)
+    binding = bind_endpoint(target, path_params, where)
+    if (
+        binding.request_names
+        or binding.response_names
+        or binding.background_names
+        or binding.body is not None
+    ):
+        raise TypeError(
+            f"{described} takes a Request, Response, BackgroundTasks or a body, which a "
+            "WebSocket handler cannot have; take a WebSocket instead"
+        )
+    return names, binding
 
 
 @dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)

@@ -51,11 +51,25 @@ class HTTPException(Exception):
 
 
 class RequestValidationError(HTTPException):
-    """422 with one entry per bad parameter: ``{"loc": [...], "msg": ..., "type": ...}``."""
+    """422 listing what was wrong with the request, one item per value.
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    Each item is shaped as FastAPI writes it (SPEC "Typed request data")::
+
+        {"type": "missing", "loc": ["query", "limit"], "msg": "Field required", "input": None}
+
+    plus ``"ctx"`` for a failed constraint. ``errors()`` gives the items and
+    ``body`` the decoded JSON body, when the route reads one (else None);
+    ``app.exception_handler(RequestValidationError)`` can reshape the answer.
+    """
+
+    def __init__(self, errors: list[dict[str, Any]], *, body: Any = None) -> None:
         super().__init__(422, errors)
-        self.errors = errors
+        self._errors = errors
+        self.body = body
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The items of the 422's ``detail``."""
+        return self._errors
 
 
 class WebSocketException(Exception):

@@ -29,6 +29,7 @@ ENDPOINTS = [
     "/items/5?q=",
     "/r999/items/5",
     "POST /echo",
+    "POST /items",
     "/file",
     "/stream",
     "/sse",

@@ -26,3 +26,24 @@ def test_hello_orjson_variant() -> None:
     index = next(r for r in orjson_app.routes if r.path == "/")
     assert index.effective_response_class is ORJSONResponse
     assert client.get("/hello/x").headers["content-type"] == "text/html; charset=utf-8"
+
+
+def test_typed_data_example_is_the_one_the_guide_shows() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    source = (root / "examples" / "typed_data.py").read_text(encoding="utf-8")
+    guide = (root / "docs" / "typed-data.md").read_text(encoding="utf-8")
+    assert f"`examples/typed_data.py`:\n\n```py\n{source}```" in guide
+
+
+def test_typed_data() -> None:
+    from examples.typed_data import app
+
+    client = TestClient(app)
+    body = {"name": "pen", "variants": [{"sku": "p1", "price": 2}]}
+    r = client.post("/items?copies=2", json=body)
+    assert r.json() == [{**body, "variants": [{"sku": "p1", "price": 2.0}], "note": None}] * 2
+    r = client.post("/items", json={"name": "pen", "variants": [{"sku": "p1", "price": -1}]})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "variants", 0, "price"]

@@ -12,6 +12,7 @@ import pathlib
 import uuid
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,6 +145,49 @@ def test_extended_types(value: Any, expected: str) -> None:
 def test_nan_inside_a_dataclass_is_refused() -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
         dumps({"p": Point(math.nan, 0.0)})
+
+
+class Reading(msgspec.Struct, rename="camel"):
+    sensor_id: int
+    value: float
+    at: datetime.datetime | None = None
+    tags: list[str] = []
+    omitted: int = 0
+
+
+def test_structs_encode_with_their_own_names_and_our_formats() -> None:
+    at = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    reading = Reading(7, 1.5, at, ["a"])
+    # msgspec's renames; the datetime as every other datetime here ("+00:00", not "Z").
+    assert dumps([reading]) == (
+        b'[{"sensorId":7,"value":1.5,"at":"2026-01-02T03:04:05+00:00","tags":["a"],"omitted":0}]'
+    )
+    assert (
+        dumps(Reading(1, 2.0))
+        == json.dumps(
+            {"sensorId": 1, "value": 2.0, "at": None, "tags": [], "omitted": 0},
+            separators=(",", ":"),
+        ).encode()
+    )
+
+
+def test_nan_inside_a_struct_is_refused() -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        dumps({"r": [Reading(1, math.nan)]})
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        dumps(Reading(1, math.inf))
+
+
+@dataclasses.dataclass
+class Counted:
+    x: int
+    y: int = 0
+
+
+def test_a_dataclass_decoded_by_msgspec_keeps_its_defaults() -> None:
+    # msgspec leaves a field at its class default out of __dict__, where orjson looks.
+    decoded = msgspec.json.decode(b'{"x": 1}', type=Counted)
+    assert dumps(decoded) == b'{"x":1,"y":0}'
 
 
 @pytest.mark.parametrize("value", [object(), b"bytes", {"k": {1j}}, Point])

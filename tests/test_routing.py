@@ -87,6 +87,7 @@ def test_annotation_converts_a_plain_path_parameter() -> None:
                 "loc": ["path", "item_id"],
                 "msg": "Input should be a valid integer, unable to parse string as an integer",
                 "type": "int_parsing",
+                "input": "abc",
             }
         ]
     }

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from blacksheep import Application, Request, Response, json, text
+from blacksheep import Application, FromJSON, Request, Response, json, text
 from blacksheep.contents import StreamedContent
 from blacksheep.server.responses import file as file_response
 from blacksheep.server.routing import Router
 from blacksheep.server.sse import ServerSentEventsResponse, TextServerSentEvent
 from blacksheep.server.websocket import WebSocket, WebSocketDisconnectError
 
+from bench.apps.item_models import ItemData
 from bench.endpoints import (
     EXTRA_ROUTES,
     JSON_MESSAGE,
@@ -75,6 +76,10 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Application:
     @post("/echo")
     async def echo(request: Request) -> Response:
         return json(await request.json())
+
+    @post("/items")
+    async def items(item: FromJSON[ItemData]) -> Response:
+        return json(item.value)
 
     @get("/file")
     async def file() -> Response:

@@ -17,8 +17,10 @@ import anyio
 import anyio.to_thread
 import falcon
 import falcon.asgi
+import msgspec
 from falcon.asgi import Request, Response, SSEvent
 
+from bench.apps import item_models
 from bench.endpoints import (
     EXTRA_ROUTES,
     JSON_MESSAGE,
@@ -71,6 +73,21 @@ class Item:
 class Echo:
     async def on_post(self, req: Request, resp: Response) -> None:
         resp.media = await req.get_media()
+
+
+class Items:
+    """``/items``: Falcon validates nothing by itself; msgspec, as its docs suggest."""
+
+    def __init__(self) -> None:
+        self.decoder = msgspec.json.Decoder(item_models.Item)
+
+    async def on_post(self, req: Request, resp: Response) -> None:
+        try:
+            item = self.decoder.decode(await req.stream.read())
+        except msgspec.DecodeError as exc:  # a ValidationError too
+            raise falcon.HTTPUnprocessableEntity(description=str(exc)) from None
+        resp.data = msgspec.json.encode(item)
+        resp.content_type = falcon.MEDIA_JSON
 
 
 class AsyncFileReader:
@@ -128,6 +145,7 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> falcon.asgi.App[Request, Res
     app.add_route("/json", Json())
     app.add_route("/items/{item_id:int}", Item())
     app.add_route("/echo", Echo())
+    app.add_route("/items", Items())
     app.add_route("/file", File(file_path()))
     app.add_route("/bigfile", File(big_file_path()))
     app.add_route("/stream", Stream())

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Body, FastAPI, UploadFile, WebSocket
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel
 
 from bench.endpoints import (
     EXTRA_ROUTES,
@@ -27,6 +28,31 @@ from bench.endpoints import (
     route_numbers,
     sse_event,
 )
+
+
+class Dimensions(BaseModel):
+    width: float
+    height: float
+    depth: float
+
+
+class Variant(BaseModel):
+    sku: str
+    color: str
+    price: float
+
+
+class Item(BaseModel):
+    id: int
+    name: str
+    price: float
+    quantity: int
+    in_stock: bool
+    tags: list[str]
+    dimensions: Dimensions
+    variants: list[Variant]
+    description: str | None = None
+    discount: float | None = None
 
 
 async def stream_body() -> AsyncIterator[bytes]:
@@ -68,6 +94,10 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> FastAPI:
     @app.post("/echo")
     async def echo(payload: dict[str, Any] = Body()) -> dict[str, Any]:  # noqa: B008
         return payload
+
+    @app.post("/items")
+    async def items(item: Item) -> Item:
+        return item
 
     @app.get("/file")
     async def file() -> FileResponse:

@@ -2,8 +2,8 @@
 
 Litestar needs its startup (the ASGI lifespan) before it answers requests.
 OpenAPI is off (it is built lazily and never asked for here, but this keeps the
-app as small as the others). A POST handler answers 201 unless told: /echo and
-/upload say 200.
+app as small as the others). A POST handler answers 201 unless told: /echo, /items
+and /upload say 200.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from litestar.params import Body
 from litestar.response import File, ServerSentEvent, Stream
 from litestar.response.sse import ServerSentEventMessage
 
+from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
     JSON_MESSAGE,
@@ -73,6 +74,10 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Litestar:
     async def echo(data: dict[str, Any]) -> dict[str, Any]:
         return data
 
+    @post("/items", status_code=200)
+    async def items(data: Item) -> Item:
+        return data
+
     @get("/file")
     async def file() -> File:
         return File(small_file, media_type=OCTET_STREAM)
@@ -101,7 +106,7 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Litestar:
         return {"size": size}
 
     handlers: list[HTTPRouteHandler] = [numbered_handler(n) for n in route_numbers(extra_routes)]
-    handlers += [plaintext, json, item, echo, file, bigfile, stream, sse, upload]
+    handlers += [plaintext, json, item, echo, items, file, bigfile, stream, sse, upload]
     return Litestar(route_handlers=[*handlers, websocket_echo], openapi_config=None)
 
 

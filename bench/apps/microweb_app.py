@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
     JSON_MESSAGE,
@@ -76,6 +77,10 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> App:
     @app.post("/echo")
     async def echo(request: Request) -> Any:
         return await request.json()
+
+    @app.post("/items")
+    async def items(item: Item) -> Item:
+        return item
 
     @app.get("/file", response_class=FileResponse)
     async def file() -> Path:

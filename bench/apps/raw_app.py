@@ -21,8 +21,10 @@ from urllib.parse import parse_qsl
 
 import anyio
 import anyio.to_thread
+import msgspec
 import orjson
 
+from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
     JSON_MESSAGE,
@@ -136,6 +138,16 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
             return
         await send_body(send, 200, APPLICATION_JSON, orjson.dumps(payload))
 
+    item_decoder = msgspec.json.Decoder(Item)
+
+    async def items(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            item = item_decoder.decode(await read_body(receive))
+        except msgspec.DecodeError:  # a ValidationError too
+            await send_body(send, 422, TEXT_PLAIN, b"invalid item")
+            return
+        await send_body(send, 200, APPLICATION_JSON, msgspec.json.encode(item))
+
     async def file(scope: Scope, receive: Receive, send: Send) -> None:
         await send_file(small_file, send)
 
@@ -164,6 +176,7 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
         "/plaintext": {"GET": plaintext},
         "/json": {"GET": json},
         "/echo": {"POST": echo},
+        "/items": {"POST": items},
         "/file": {"GET": file},
         "/bigfile": {"GET": bigfile},
         "/stream": {"GET": stream},

@@ -1,5 +1,6 @@
 """Starlette, the way its docs teach: ``Route`` objects and ``request -> Response`` endpoints.
 
+``/items`` validates with msgspec by hand (Starlette validates nothing).
 Starlette has no server-sent events of its own: ``/sse`` writes the wire format
 into a ``StreamingResponse`` (the content-type given as a header, so Starlette
 does not append a charset).
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -23,6 +25,7 @@ from starlette.responses import (
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
     JSON_MESSAGE,
@@ -74,6 +77,16 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Starlette:
     async def echo(request: Request) -> Response:
         return JSONResponse(await request.json())
 
+    item_decoder = msgspec.json.Decoder(Item)
+
+    async def items(request: Request) -> Response:
+        # Starlette has no body validation: msgspec by hand, as its users do.
+        try:
+            item = item_decoder.decode(await request.body())
+        except msgspec.DecodeError as exc:  # a ValidationError too
+            return PlainTextResponse(str(exc), status_code=422)
+        return Response(msgspec.json.encode(item), media_type="application/json")
+
     async def file(request: Request) -> Response:
         return FileResponse(small_file)
 
@@ -106,6 +119,7 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Starlette:
         Route("/json", json),
         Route("/items/{item_id:int}", item),
         Route("/echo", echo, methods=["POST"]),
+        Route("/items", items, methods=["POST"]),
         Route("/file", file),
         Route("/bigfile", bigfile),
         Route("/stream", stream),
