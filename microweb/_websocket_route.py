@@ -111,15 +111,15 @@ def bind_websocket_endpoint(
         target.__annotations__ = {k: v for k, v in hints.items() if k not in names}
         target.__qualname__ = callable_name(endpoint)
     binding = bind_endpoint(target, path_params, where)
-    if (
-        binding.request_names
-        or binding.response_names
-        or binding.background_names
-        or binding.body is not None
-    ):
+    if binding.request_names or binding.response_names or binding.background_names:
         raise TypeError(
-            f"{described} takes a Request, Response, BackgroundTasks or a body, which a "
-            "WebSocket handler cannot have; take a WebSocket instead"
+            f"{described} takes a Request, Response or BackgroundTasks, which a WebSocket "
+            "handler cannot have; take a WebSocket instead"
+        )
+    if binding.body is not None:
+        raise TypeError(
+            f"{described} takes a request body, which a WebSocket handshake has none of; "
+            "read messages with websocket.receive_json() instead"
         )
     return names, binding
 

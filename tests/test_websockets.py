@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -819,3 +820,17 @@ def test_iter_bytes_and_iter_json_end_when_the_client_closes() -> None:
     with client.websocket_connect("/json") as session:
         session.send_json({"k": [1]}, mode="binary")
     assert got == [b"\x00", {"k": [1]}]
+
+
+@dataclasses.dataclass
+class Item:
+    name: str
+
+
+def test_a_websocket_handler_taking_a_body_is_refused_when_added() -> None:
+    app = App()
+    with pytest.raises(TypeError, match="takes a request body"):
+
+        @app.websocket("/items")
+        async def items(websocket: WebSocket, item: Item) -> None:
+            await websocket.accept()
