@@ -83,8 +83,8 @@ class _Zstandard:
         self._zstd = module.ZstdCompressor(level=3).compressobj()
 
     def chunk(self, data: bytes) -> bytes:
-        flushed = self._zstd.flush(self._module.COMPRESSOBJ_FLUSH_BLOCK)
-        return bytes(self._zstd.compress(data) + flushed)
+        compressed = self._zstd.compress(data)
+        return bytes(compressed + self._zstd.flush(self._module.COMPRESSOBJ_FLUSH_BLOCK))
 
     def last(self, data: bytes) -> bytes:
         return bytes(self._zstd.compress(data) + self._zstd.flush())
