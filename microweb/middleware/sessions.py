@@ -88,7 +88,7 @@ class SessionMiddleware:
         self.signer = _signer(secret_key)
         self.session_cookie = session_cookie
         self.max_age = max_age
-        self._attributes: dict[str, Any] = {
+        attributes: dict[str, Any] = {
             "path": path,
             "domain": domain,
             "secure": https_only,
@@ -96,18 +96,19 @@ class SessionMiddleware:
             "samesite": same_site,
             "partitioned": False,
         }
-        # Checked now (a bad name, path or same_site): the first response would fail.
-        self._set_cookie("")
-
-    def _set_cookie(self, value: str, *, delete: bool = False) -> bytes:
-        text = set_cookie_value(
-            self.session_cookie,
-            value,
-            max_age=0 if delete else self.max_age,
-            expires="Thu, 01 Jan 1970 00:00:00 GMT" if delete else None,
-            **self._attributes,
-        )
-        return text.encode("latin-1")
+        # perf: the attributes are the same on every response: written (and
+        # checked: a bad name, path or same_site raises here) once. A signed
+        # value is base64url and ".", which a cookie holds unquoted.
+        kept = set_cookie_value(session_cookie, "v", max_age=max_age, expires=None, **attributes)
+        self._prefix = f"{session_cookie}=".encode("latin-1")
+        self._attributes = kept.encode("latin-1")[len(self._prefix) + 1 :]
+        self._delete = set_cookie_value(
+            session_cookie,
+            "",
+            max_age=0,
+            expires="Thu, 01 Jan 1970 00:00:00 GMT",
+            **attributes,
+        ).encode("latin-1")
 
     def load(self, cookie: str) -> dict[str, Any]:
         """The session in a cookie's value; empty if it is not one we signed, or expired."""
@@ -143,9 +144,9 @@ class SessionMiddleware:
             if message["type"] == "http.response.start":
                 session = scope["session"]
                 if session:
-                    value = self._set_cookie(self.dump(session))
+                    value = self._prefix + self.dump(session).encode("latin-1") + self._attributes
                 elif cookie:
-                    value = self._set_cookie("", delete=True)
+                    value = self._delete
                 else:
                     await send(message)
                     return
