@@ -35,6 +35,21 @@ def http_scope(
     }
 
 
+def websocket_scope(
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    denial: bool = True,
+    scheme: str = "ws",
+    path: str = "/ws",
+) -> dict[str, Any]:
+    """A handshake's scope; ``denial``: the server offers ``websocket.http.response``."""
+    scope = http_scope("GET", path, headers or [(b"host", b"testserver")])
+    del scope["method"], scope["http_version"]
+    scope.update(type="websocket", scheme=scheme, subprotocols=[])
+    scope["extensions"] = {"websocket.http.response": {}} if denial else {}
+    return scope
+
+
 async def call_asgi(
     app: ASGIApp,
     method: str = "GET",

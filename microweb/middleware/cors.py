@@ -110,6 +110,7 @@ class CORSMiddleware:
         if exposed:
             simple.append((b"access-control-expose-headers", ", ".join(exposed).encode()))
         self._simple = simple
+        self._replaced = {b"access-control-allow-origin"} | {name for name, _ in simple}
         preflight: RawHeaders = [(b"access-control-max-age", str(max_age).encode())]
         if allow_credentials:
             preflight.append((b"access-control-allow-credentials", b"true"))
@@ -210,8 +211,8 @@ class CORSMiddleware:
                 headers = list(message.get("headers", ()))
                 if allowed:
                     # Ours replace any the app set: one answer, not two.
-                    names = {b"access-control-allow-origin"} | {k for k, _ in self._simple}
-                    headers = [pair for pair in headers if pair[0] not in names]
+                    replaced = self._replaced
+                    headers = [pair for pair in headers if pair[0] not in replaced]
                     value = self._allow_origin_value(origin)
                     headers.append((b"access-control-allow-origin", value))
                     headers += self._simple

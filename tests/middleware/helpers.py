@@ -1,33 +1,10 @@
-"""Helpers for the middleware tests: a WebSocket handshake driven by hand, tiny apps."""
+"""Helpers for the middleware tests: a WebSocket handshake driven by hand, an app to wrap."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from microweb.types import Message, Receive, Scope, Send
-
-
-def websocket_scope(
-    headers: list[tuple[bytes, bytes]] | None = None,
-    *,
-    denial: bool = True,
-    scheme: str = "ws",
-    path: str = "/ws",
-) -> dict[str, Any]:
-    return {
-        "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "scheme": scheme,
-        "server": ("testserver", 80),
-        "client": ("testclient", 50000),
-        "root_path": "",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": headers or [(b"host", b"testserver")],
-        "subprotocols": [],
-        "extensions": {"websocket.http.response": {}} if denial else {},
-    }
 
 
 async def accepting_app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from asgi_helpers import websocket_scope
 
 from microweb import App, PlainTextResponse
 from microweb.middleware import CORSMiddleware, Middleware
 from microweb.testclient import TestClient
-from middleware.helpers import accepting_app, handshake, websocket_scope
+from middleware.helpers import accepting_app, handshake
 
 SITE = "https://site.example"
 PREFLIGHT = {"origin": SITE, "access-control-request-method": "POST"}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from asgi_helpers import websocket_scope
 
 from microweb import App
 from microweb.middleware import HTTPSRedirectMiddleware, Middleware, TrustedHostMiddleware
 from microweb.testclient import TestClient
-from middleware.helpers import accepting_app, handshake, websocket_scope
+from middleware.helpers import accepting_app, handshake
 
 
 def trusted(*hosts: str, www_redirect: bool = True) -> TestClient:

@@ -9,13 +9,13 @@ from typing import Any
 
 import itsdangerous
 import pytest
-from asgi_helpers import http_scope
+from asgi_helpers import http_scope, websocket_scope
 
 from microweb import App, Request
 from microweb.middleware import Middleware, SessionMiddleware
 from microweb.testclient import TestClient
 from microweb.types import Message, Receive, Scope, Send
-from middleware.helpers import handshake, websocket_scope
+from middleware.helpers import handshake
 
 
 def make_app(**options: Any) -> App:
