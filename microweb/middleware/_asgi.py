@@ -38,7 +38,7 @@ def add_vary(headers: RawHeaders, token: bytes) -> None:
     for index, (key, value) in enumerate(headers):
         if key == b"vary":
             tokens = [t.strip().lower() for t in value.split(b",")]
-            if token in tokens or b"*" in tokens:
+            if token.lower() in tokens or b"*" in tokens:
                 return
             headers[index] = (key, value + b", " + token)
             return

@@ -25,11 +25,13 @@ reaches the client at once; its ``content-length`` is removed (the server
 then uses chunked encoding). Starlette's GZipMiddleware holds small chunks
 back until its buffer fills (Kludex/starlette#2753); this does not.
 
-Headers. Every response that could have been compressed gets ``vary:
-accept-encoding``. A compressed one gets ``content-encoding``, and a strong
-ETag is made weak (``"x"`` -> ``W/"x"``): the compressed bytes are another
-representation (RFC 9110 §8.8.1), and a weak ETag still serves
-``If-None-Match``. The ASGI ``http.response.pathsend`` extension is hidden
+Headers. Every response that was compressed, or would have been had the
+client accepted a coding, gets ``vary: accept-encoding`` (a body under
+``minimum_size`` does not: its bytes do not depend on the header). A
+compressed one gets ``content-encoding``, and a strong ETag is made weak
+(``"x"`` -> ``W/"x"``): the compressed bytes are another representation
+(RFC 9110 §8.8.1), and a weak ETag still serves ``If-None-Match``. The ASGI
+``http.response.pathsend`` extension is hidden
 from the app when a coding was chosen, so a file comes as body messages.
 """
 
@@ -164,7 +166,7 @@ class _VaryOnly:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start" and self._middleware.compressible(message):
             headers = list(message.get("headers", ()))
-            add_vary(headers, b"accept-encoding")
+            add_vary(headers, b"Accept-Encoding")
             message["headers"] = headers
         await self._send(message)
 
@@ -208,15 +210,16 @@ class _Compressing:
     async def _first_body(self, message: Message) -> None:
         start = self._start
         assert start is not None  # set with the "held" state
-        headers: RawHeaders = list(start.get("headers", ()))
-        add_vary(headers, b"accept-encoding")
         body = message.get("body", b"")
         more = message.get("more_body", False)
         if not more and len(body) < self._middleware.minimum_size:
+            # Too small to compress whatever was accepted: no vary, as Starlette.
             self._state = "passing"
-            await self._send({**start, "headers": headers})
+            await self._send(start)
             await self._send(message)
             return
+        headers: RawHeaders = list(start.get("headers", ()))
+        add_vary(headers, b"Accept-Encoding")
         self._state = "compressing"
         self._encoder = encoder = self._factory()
         headers = [

@@ -9,8 +9,7 @@ and passes untouched (save ``vary``, below). Otherwise:
   origin, the method and every requested header are allowed, else 400 naming
   what was refused. ``access-control-request-private-network: true`` (Private
   Network Access) gets ``access-control-allow-private-network: true`` when
-  ``allow_private_network`` is set, else the header is left out and the
-  browser refuses.
+  ``allow_private_network`` is set, else a 400 naming ``private-network``.
 - Any other request from an allowed origin goes to the app, and its
   response gets ``access-control-allow-origin``, ``-allow-credentials`` and
   ``-expose-headers`` (Fetch §3.2.3). An origin that is not allowed gets no
@@ -25,8 +24,9 @@ and passes untouched (save ``vary``, below). Otherwise:
   before the app sees it; one without ``Origin`` (not a browser) passes.
 
 With credentials, ``*`` in ``allow_methods`` or ``allow_headers`` is not a
-wildcard for the browser (Fetch §3.2.3), so the preflight echoes what was
-asked for instead of sending ``*``.
+wildcard for the browser (Fetch §3.2.3), so the preflight never sends ``*``:
+it lists every standard method, and echoes the headers that were asked for.
+Header names and ``vary`` tokens are spelled as Starlette spells them.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ __all__ = ["CORSMiddleware"]
 
 ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 # Fetch §2.2.2: CORS-safelisted request-headers, allowed without being listed.
-SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
+SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
 
 
 def _strings(name: str, value: object) -> tuple[str, ...]:
@@ -97,7 +97,7 @@ class CORSMiddleware:
         self.allow_all_methods = "*" in methods
         self.allow_methods = frozenset(m.upper() for m in methods)
         self.allow_all_headers = "*" in headers
-        self.allow_headers = SAFELISTED_HEADERS | {h.lower() for h in headers}
+        self.allow_headers = frozenset(h.lower() for h in (*SAFELISTED_HEADERS, *headers))
         self.allow_credentials = allow_credentials
         self.allow_private_network = allow_private_network
         # The answer depends on the origin unless it is "*" for everyone.
@@ -114,12 +114,12 @@ class CORSMiddleware:
         preflight: RawHeaders = [(b"access-control-max-age", str(max_age).encode())]
         if allow_credentials:
             preflight.append((b"access-control-allow-credentials", b"true"))
-        if not self.allow_all_methods:
-            listed = ", ".join(sorted(self.allow_methods))
-            preflight.append((b"access-control-allow-methods", listed.encode()))
+        # Spelled as Starlette spells them, so tests written for it hold.
+        listed = ALL_METHODS if self.allow_all_methods else sorted(self.allow_methods)
+        preflight.append((b"access-control-allow-methods", ", ".join(listed).encode()))
         if not self.allow_all_headers:
-            listed = ", ".join(sorted(self.allow_headers))
-            preflight.append((b"access-control-allow-headers", listed.encode()))
+            listed = sorted({*SAFELISTED_HEADERS, *(h for h in headers if h != "*")})
+            preflight.append((b"access-control-allow-headers", ", ".join(listed).encode()))
         self._preflight = preflight
 
     def is_allowed_origin(self, origin: str) -> bool:
@@ -175,21 +175,23 @@ class CORSMiddleware:
             refused.append("method")
         if not self.allow_all_headers and not self.allow_headers.issuperset(asked_headers):
             refused.append("headers")
+        private_network = (
+            get_header(scope["headers"], b"access-control-request-private-network") == b"true"
+        )
+        if private_network and not self.allow_private_network:
+            refused.append("private-network")
         headers: RawHeaders = []
         if self.varies:
-            headers.append((b"vary", b"origin"))
+            headers.append((b"vary", b"Origin"))
         if refused:
             await send_plain(scope, send, 400, f"Disallowed CORS {', '.join(refused)}", headers)
             return
         headers.append((b"access-control-allow-origin", self._allow_origin_value(origin)))
         headers += self._preflight
-        if self.allow_all_methods:
-            headers.append((b"access-control-allow-methods", method.encode("latin-1")))
         if self.allow_all_headers and asked:
-            echoed = ", ".join(asked_headers).encode("latin-1")
-            headers.append((b"access-control-allow-headers", echoed))
-        pna = get_header(scope["headers"], b"access-control-request-private-network")
-        if self.allow_private_network and pna == b"true":
+            # With credentials "*" is no wildcard (Fetch §3.2.3): echo what was asked.
+            headers.append((b"access-control-allow-headers", asked))
+        if private_network:
             headers.append((b"access-control-allow-private-network", b"true"))
         await send_plain(scope, send, 200, "OK", headers)
 
@@ -197,7 +199,7 @@ class CORSMiddleware:
         async def send_with_vary(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                add_vary(headers, b"origin")
+                add_vary(headers, b"Origin")
                 message["headers"] = headers
             await send(message)
 
@@ -217,7 +219,7 @@ class CORSMiddleware:
                     headers.append((b"access-control-allow-origin", value))
                     headers += self._simple
                 if self.varies:
-                    add_vary(headers, b"origin")
+                    add_vary(headers, b"Origin")
                 message["headers"] = headers
             await send(message)
 

@@ -80,34 +80,40 @@ class SessionMiddleware:
         https_only: bool = False,
         domain: str | None = None,
     ) -> None:
-        if max_age is not None and (
-            isinstance(max_age, bool) or not isinstance(max_age, int) or max_age <= 0
-        ):
-            raise ValueError(f"max_age must be a positive int or None, got {max_age!r}")
+        if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)):
+            raise TypeError(f"max_age must be an int (seconds) or None, got {max_age!r}")
         self.app = app
         self.signer = _signer(secret_key)
         self.session_cookie = session_cookie
         self.max_age = max_age
-        attributes: dict[str, Any] = {
-            "path": path,
-            "domain": domain,
-            "secure": https_only,
-            "httponly": True,
-            "samesite": same_site,
-            "partitioned": False,
-        }
-        # perf: the attributes are the same on every response: written (and
-        # checked: a bad name, path or same_site raises here) once. A signed
-        # value is base64url and ".", which a cookie holds unquoted.
-        kept = set_cookie_value(session_cookie, "v", max_age=max_age, expires=None, **attributes)
-        self._prefix = f"{session_cookie}=".encode("latin-1")
-        self._attributes = kept.encode("latin-1")[len(self._prefix) + 1 :]
-        self._delete = set_cookie_value(
+        # Checked by microweb's cookie writer: a bad name, path, domain or
+        # same_site raises here, not on the first response.
+        set_cookie_value(
             session_cookie,
-            "",
-            max_age=0,
-            expires="Thu, 01 Jan 1970 00:00:00 GMT",
-            **attributes,
+            "v",
+            max_age=max_age,
+            expires=None,
+            path=path,
+            domain=domain,
+            secure=https_only,
+            httponly=True,
+            samesite=same_site,
+            partitioned=False,
+        )
+        # perf: the attributes are the same on every response: written once.
+        # Spelled as Starlette's SessionMiddleware spells them (attribute names
+        # are case-insensitive, RFC 6265 §5.2), so a port changes no header.
+        # A signed value is base64 and ".", which a cookie holds unquoted.
+        flags = f"httponly; samesite={same_site.lower()}"
+        if https_only:
+            flags += "; secure"
+        if domain is not None:
+            flags += f"; domain={domain}"
+        max_age_attribute = "" if max_age is None else f"Max-Age={max_age}; "
+        self._prefix = f"{session_cookie}=".encode("latin-1")
+        self._attributes = f"; path={path}; {max_age_attribute}{flags}".encode("latin-1")
+        self._delete = (
+            f"{session_cookie}=null; path={path}; expires=Thu, 01 Jan 1970 00:00:00 GMT; {flags}"
         ).encode("latin-1")
 
     def load(self, cookie: str) -> dict[str, Any]:

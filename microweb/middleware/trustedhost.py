@@ -59,18 +59,19 @@ class TrustedHostMiddleware:
                     "'*.' prefix, as in '*.example.com'"
                 )
         self.app = app
-        self.allow_any = "*" in allowed_hosts
-        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts if not h.startswith("*"))
-        self.allowed_suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
+        self.allowed_hosts = list(allowed_hosts)  # as given, as Starlette keeps them
+        self._allow_any = "*" in allowed_hosts
+        self._names = frozenset(h.lower() for h in allowed_hosts if not h.startswith("*"))
+        self._suffixes = tuple(h[1:].lower() for h in allowed_hosts if h.startswith("*."))
         self.www_redirect = www_redirect
 
     def is_allowed(self, host: str) -> bool:
         """Whether the host name ``host`` (no port, lower case) is allowed."""
-        return host in self.allowed_hosts or host.endswith(self.allowed_suffixes)
+        return host in self._names or host.endswith(self._suffixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if self.allow_any or (kind != "http" and kind != "websocket"):
+        if self._allow_any or (kind != "http" and kind != "websocket"):
             await self.app(scope, receive, send)
             return
         raw = get_header(scope["headers"], b"host")

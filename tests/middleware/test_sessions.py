@@ -46,10 +46,11 @@ def test_a_session_round_trips_and_is_cleared() -> None:
     response = client.post("/set/user/ada")
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("session=")
-    assert "; Max-Age=1209600; Path=/; HttpOnly; SameSite=Lax" in cookie
+    # Starlette's SessionMiddleware writes the same header.
+    assert cookie.endswith("; path=/; Max-Age=1209600; httponly; samesite=lax")
     assert client.get("/").json() == {"user": "ada"}
     cleared = client.post("/clear")
-    assert "Max-Age=0" in cleared.headers["set-cookie"]
+    assert "expires=Thu, 01 Jan 1970 00:00:00 GMT" in cleared.headers["set-cookie"]
     assert client.get("/").json() == {}
 
 
@@ -67,7 +68,7 @@ def test_cookie_attributes() -> None:
     )
     cookie = client.post("/set/a/b").headers["set-cookie"]
     assert cookie.startswith("sid=")
-    assert cookie.endswith("; Path=/app; Domain=example.com; Secure; HttpOnly; SameSite=Strict")
+    assert cookie.endswith("; path=/app; httponly; samesite=strict; secure; domain=example.com")
 
 
 def starlette_cookie(session: dict[str, Any], key: str, timestamp: int | None = None) -> str:
@@ -106,7 +107,7 @@ def test_a_bad_cookie_is_an_empty_session_and_is_deleted(cookie: str) -> None:
     response = client.get("/")
     assert response.status_code == 200
     assert response.json() == {}
-    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert "expires=Thu, 01 Jan 1970 00:00:00 GMT" in response.headers["set-cookie"]
 
 
 def test_key_rotation_first_signs_all_verify() -> None:
@@ -152,5 +153,5 @@ def test_arguments_are_checked() -> None:
         SessionMiddleware(make_app(), secret_key=[])
     with pytest.raises(ValueError, match="samesite must be 'lax', 'strict' or 'none'"):
         SessionMiddleware(make_app(), secret_key="k", same_site="sometimes")
-    with pytest.raises(ValueError, match="max_age must be a positive int or None, got 0"):
-        SessionMiddleware(make_app(), secret_key="k", max_age=0)
+    with pytest.raises(TypeError, match="max_age must be an int \\(seconds\\) or None, got '1'"):
+        SessionMiddleware(make_app(), secret_key="k", max_age="1")  # type: ignore[arg-type]
