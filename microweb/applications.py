@@ -405,14 +405,20 @@ def _check_limit(name: str, value: Any) -> None:
 
 
 def _middleware_spec(item: Any) -> MiddlewareSpec:
-    """Normalise ``Cls``, ``(Cls,)`` or ``(Cls, options)`` to ``(Cls, options)``."""
+    """Normalise ``Cls``, ``(Cls,)`` or ``(Cls, options)`` to ``(Cls, options)``.
+
+    A ``microweb.middleware.Middleware(Cls, *args, **kwargs)`` is callable as
+    ``(app) -> Cls(app, *args, **kwargs)``, so it goes as ``(item, {})``.
+    """
     if callable(item) and not isinstance(item, tuple):
         return item, {}
     if isinstance(item, tuple) and 1 <= len(item) <= 2 and callable(item[0]):
         options = item[1] if len(item) == 2 else {}
         if isinstance(options, Mapping):
             return item[0], options
-    raise TypeError(f"middleware must be a class or a (class, options) tuple, got {item!r}")
+    raise TypeError(
+        f"middleware must be a class, a Middleware or a (class, options) tuple, got {item!r}"
+    )
 
 
 def _http_exception_response(exc: HTTPException) -> Response:

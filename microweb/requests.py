@@ -267,6 +267,14 @@ class Request(HTTPConnection):
         self._pending.append(message)
         return bool(message["type"] == "http.disconnect")
 
+    @property
+    def session(self) -> dict[str, Any]:
+        """The session dict ``SessionMiddleware`` keeps in a signed cookie."""
+        if "session" not in self.scope:
+            raise RuntimeError("request.session needs SessionMiddleware: install it on the App")
+        session: dict[str, Any] = self.scope["session"]
+        return session
+
 
 def _too_large(
     max_body_size: int | None, limit: int | None, budget: int | None, declared: str | None

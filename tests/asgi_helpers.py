@@ -97,6 +97,24 @@ def websocket_scope(
     }
 
 
+def handshake_scope(
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    denial: bool = True,
+    scheme: str = "ws",
+    path: str = "/ws",
+) -> dict[str, Any]:
+    """A handshake's scope for middleware tests; ``denial``: the server offers
+    ``websocket.http.response``."""
+    scope = websocket_scope(
+        path,
+        headers=headers or [(b"host", b"testserver")],
+        extensions={"websocket.http.response": {}} if denial else {},
+    )
+    scope["scheme"] = scheme
+    return scope
+
+
 class WebSocketPeer:
     """The server's side of one raw websocket call, driven by a test on any anyio backend.
 
