@@ -22,7 +22,17 @@ from pathlib import Path, PurePosixPath
 
 from microweb.exceptions import HTTPException
 
-__all__ = ["safe_path"]
+__all__ = ["leaves_base", "safe_path"]
+
+
+def leaves_base(user_path: str) -> bool:
+    """True when the text of ``user_path`` could leave its folder (check 1 above).
+
+    A NUL byte or a backslash anywhere, or a ``..`` segment. Leading slashes
+    are the caller's to judge: ``safe_path`` refuses an absolute path, a URL
+    path relative to a mount strips them.
+    """
+    return "\x00" in user_path or "\\" in user_path or ".." in PurePosixPath(user_path).parts
 
 
 def safe_path(
@@ -49,10 +59,8 @@ def safe_path(
         async def files(name: str) -> FileResponse:
             return FileResponse(safe_path(DATA, name))
     """
-    if "\x00" in user_path or "\\" in user_path:
-        raise HTTPException(404)
     relative = PurePosixPath(user_path)
-    if relative.is_absolute() or ".." in relative.parts:
+    if leaves_base(user_path) or relative.is_absolute():
         raise HTTPException(404)
     base = Path(base_directory).resolve()
     try:

@@ -81,6 +81,7 @@ PUBLIC = {
     "microweb.middleware.trustedhost": {"TrustedHostMiddleware"},
     "microweb.middleware.httpsredirect": {"HTTPSRedirectMiddleware"},
     "microweb.middleware.sessions": {"SessionMiddleware"},
+    "microweb.staticfiles": {"StaticFiles"},
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }

@@ -1,0 +1,247 @@
+"""``StaticFiles``: an ASGI app that serves a folder of files.
+
+Theory of operation
+-------------------
+
+One request goes:
+
+1. **method**: GET and HEAD only; anything else is a 405 with ``allow``.
+2. **path**: the request path less the ``root_path`` (a mount's prefix, or
+   the server's ``--root-path``), as the server percent-decoded it once.
+   The text is refused (404) before the disk is touched when it holds a
+   NUL byte or a backslash, or a ``..`` segment (``_paths.leaves_base``).
+   Leading slashes are dropped, so it is always relative.
+3. **lookup**, in one worker-thread hop, in each directory in turn (the
+   ``directory``, then each package's folder): the joined path is resolved,
+   symlinks followed, and must still lie inside the resolved directory
+   unless ``follow_symlink`` (a symlink out is then a 404, never a file
+   outside). A regular file is served; with ``html=True`` a folder serves its
+   ``index.html`` (a folder named without its trailing slash is redirected
+   to the slashed URL first, so relative links in the page resolve).
+4. **fallback**: a path not found whose last segment has no extension
+   serves ``fallback`` (a single-page app's ``index.html``) with 200; with
+   ``html=True``, a ``404.html`` is served with status 404; else a plain 404.
+5. **precompressed siblings**: when ``NAME.br``, ``NAME.zst`` or ``NAME.gz``
+   lies beside the file, ``Accept-Encoding`` picks one by q-values (the
+   compression middleware's ``negotiate``); it is sent with
+   ``content-encoding`` and the original's media type. Every answer for a
+   file that has siblings carries ``vary: accept-encoding``.
+
+The answer itself is a ``FileResponse`` (inline, no content-disposition),
+which does ETag, Last-Modified, 304, 412 and byte ranges.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import mimetypes
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from microweb._paths import leaves_base
+from microweb.concurrency import run_in_threadpool
+from microweb.middleware.compression import negotiate
+from microweb.responses import FileResponse, PlainTextResponse, RedirectResponse
+from microweb.types import Receive, Scope, Send
+
+__all__ = ["StaticFiles"]
+
+# The coding names of Accept-Encoding, in order of preference on a tie, and
+# the suffix of the sibling file holding that coding.
+_SIBLINGS: dict[str, str] = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
+
+
+def _relative(path: str, root_path: str) -> str:
+    """``path`` less ``root_path`` (ASGI: ``path`` includes it), at a segment boundary only."""
+    root_path = root_path.rstrip("/")
+    if root_path and (path == root_path or path.startswith(f"{root_path}/")):
+        return path[len(root_path) :]
+    return path
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A file the lookup found, and how to send it."""
+
+    path: Path
+    stat: os.stat_result
+    status: int
+    media_type: str
+    encoding: str | None
+    vary: bool
+
+
+class _Redirect:
+    """The lookup's answer for a folder named without its trailing slash."""
+
+
+_REDIRECT = _Redirect()
+
+
+class StaticFiles:
+    """Serve the files under ``directory`` (and/or ``packages``) by their URL path.
+
+    ::
+
+        app.mount("/static", StaticFiles(directory="static"), name="static")
+
+    - ``packages``: a list of package names (their ``statics`` folder) or
+      ``(package, folder)`` pairs, searched after ``directory``.
+    - ``html``: a folder serves its ``index.html`` and a missing file the
+      ``404.html`` (status 404) when there is one.
+    - ``check_dir``: raise ``RuntimeError`` now if ``directory`` is missing.
+    - ``follow_symlink``: serve symlinks that point out of the folder
+      (by default they are a 404).
+    - ``fallback``: a file (``"index.html"``) served for unknown paths
+      without an extension, for a single-page app.
+    - ``cache_control``: the ``cache-control`` value sent with every file.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        packages: Sequence[str | tuple[str, str]] | None = None,
+        html: bool = False,
+        check_dir: bool = True,
+        follow_symlink: bool = False,
+        fallback: str | None = None,
+        cache_control: str | None = None,
+    ) -> None:
+        if directory is None and not packages:
+            raise ValueError("StaticFiles needs a directory or packages, got neither")
+        if fallback is not None and leaves_base(fallback):
+            raise ValueError(f"fallback must be a path inside the directory, got {fallback!r}")
+        self.directory = directory
+        self.packages = packages
+        self.html = html
+        self.follow_symlink = follow_symlink
+        self.fallback = fallback
+        self.cache_control = cache_control
+        self.all_directories = self._directories(directory, packages)
+        if check_dir and directory is not None and not os.path.isdir(directory):
+            raise RuntimeError(f"Directory {os.fspath(directory)!r} does not exist")
+
+    @staticmethod
+    def _directories(
+        directory: str | os.PathLike[str] | None,
+        packages: Sequence[str | tuple[str, str]] | None,
+    ) -> list[Path]:
+        found = [] if directory is None else [Path(directory)]
+        for package in packages or ():
+            name, folder = (package, "statics") if isinstance(package, str) else package
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.origin is None:
+                raise ValueError(f"package {name!r} was not found or is not a regular package")
+            path = Path(spec.origin).parent / folder
+            if not path.is_dir():
+                raise ValueError(f"package {name!r} has no folder {folder!r}")
+            found.append(path)
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise RuntimeError(f"StaticFiles serves HTTP only, got a {scope['type']!r} scope")
+        if scope["method"] not in ("GET", "HEAD"):
+            refusal = PlainTextResponse(
+                "Method Not Allowed", status_code=405, headers={"allow": "GET, HEAD"}
+            )
+            await refusal(scope, receive, send)
+            return
+        path: str = scope["path"]
+        relative = _relative(path, scope.get("root_path", ""))
+        # RFC 9110 §5.3: repeated list fields combine with commas.
+        accept = ", ".join(
+            value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name == b"accept-encoding"
+        )
+        found = None
+        if not leaves_base(relative):
+            found = await run_in_threadpool(self._lookup, relative.lstrip("/"), accept)
+        if found is None:
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+        elif isinstance(found, _Redirect):
+            query = scope.get("query_string", b"").decode("latin-1")
+            location = path + "/" + (f"?{query}" if query else "")
+            await RedirectResponse(location, status_code=307)(scope, receive, send)
+        else:
+            await self._file_response(found)(scope, receive, send)
+
+    def _file_response(self, found: _Found) -> FileResponse:
+        headers: dict[str, str] = {}
+        if self.cache_control is not None:
+            headers["cache-control"] = self.cache_control
+        if found.encoding is not None:
+            headers["content-encoding"] = found.encoding
+        if found.vary:
+            headers["vary"] = "accept-encoding"
+        return FileResponse(
+            found.path,
+            status_code=found.status,
+            headers=headers,
+            media_type=found.media_type,
+            stat_result=found.stat,
+        )
+
+    def _lookup(self, relative: str, accept: str) -> _Found | _Redirect | None:
+        """What to send for ``relative`` (run in a worker thread: it touches the disk)."""
+        for base in self.all_directories:
+            path = self._inside(base, relative)
+            if path is None:
+                continue
+            if path.is_file():
+                return self._file(base, relative, path, 200, accept)
+            if self.html and path.is_dir():
+                if relative and not relative.endswith("/"):
+                    return _REDIRECT
+                index_name = f"{relative}index.html"
+                index = self._inside(base, index_name)
+                if index is not None and index.is_file():
+                    return self._file(base, index_name, index, 200, accept)
+        if self.fallback is not None and "." not in relative.rsplit("/", 1)[-1]:
+            found = self._first(self.fallback, 200, accept)
+            if found is not None:
+                return found
+        if self.html:
+            return self._first("404.html", 404, accept)
+        return None
+
+    def _first(self, name: str, status: int, accept: str) -> _Found | None:
+        for base in self.all_directories:
+            path = self._inside(base, name)
+            if path is not None and path.is_file():
+                return self._file(base, name, path, status, accept)
+        return None
+
+    def _inside(self, base: Path, relative: str) -> Path | None:
+        """``base / relative`` if it stays inside ``base`` (symlinks out only if allowed)."""
+        try:
+            if self.follow_symlink:
+                return base.absolute() / relative
+            # resolve() follows every symlink on the way: what is checked is
+            # where the file really is, not where its name says it is.
+            resolved_base = base.resolve()
+            path = (resolved_base / relative).resolve()
+        except (OSError, RuntimeError):  # a symlink loop, a name too long
+            return None
+        return path if path.is_relative_to(resolved_base) else None
+
+    def _file(
+        self, base: Path, relative: str, path: Path, status: int, accept: str
+    ) -> _Found | None:
+        media_type = mimetypes.guess_type(relative)[0] or "text/plain"
+        siblings: dict[str, Path] = {}
+        for name, suffix in _SIBLINGS.items():
+            sibling = self._inside(base, relative + suffix)
+            if sibling is not None and sibling.is_file():
+                siblings[name] = sibling
+        coding = negotiate(accept, list(siblings)) if accept and siblings else None
+        chosen = path if coding is None else siblings[coding]
+        try:
+            result = chosen.stat()
+        except OSError:  # removed between the lookup and now
+            return None
+        return _Found(chosen, result, status, media_type, coding, bool(siblings))
