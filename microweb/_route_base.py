@@ -3,7 +3,8 @@
 A route is an immutable description (``routing.Route``,
 ``_websocket_route.WebSocketRoute``); a router asks it for its ``name``,
 ``url_path_for``, ``under(prefix)`` and ``compile``, and files the entries
-``compile`` returns (``routing`` says how). Kept apart from ``routing`` so
+``compile`` returns (``routing`` says how): a ``PathEntry``, a
+``WebSocketEntry`` or a ``MountEntry`` (``_mount``). Kept apart from ``routing`` so
 that each kind of route may live in a module of its own without importing
 the router.
 """
@@ -21,6 +22,7 @@ from microweb._matcher import CompiledPath
 from microweb.responses import Response
 
 if TYPE_CHECKING:
+    from microweb._mount import MountEntry
     from microweb._websocket_route import WebSocketEntry
 
 __all__ = ["BaseRoute", "PathEntry", "path_for"]
@@ -52,7 +54,7 @@ class BaseRoute(abc.ABC):
     @abc.abstractmethod
     def compile(
         self, default_response_class: type[Response] | None
-    ) -> Sequence[PathEntry | WebSocketEntry]:
+    ) -> Sequence[PathEntry | WebSocketEntry | MountEntry]:
         """What a router whose default response class is given files for this route."""
 
 

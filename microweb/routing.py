@@ -24,12 +24,11 @@ the app's). The router files what ``compile`` returns:
 
 That is the whole interface a router uses, ``BaseRoute`` (``_route_base``): a ``name`` (for
 ``url_path_for``), ``url_path_for``, ``under(prefix)`` (the same route
-re-rooted, for ``include_router``) and ``compile``. It is the seam for the
-routes SPEC adds next: a ``Mount`` or a ``Host`` will compile to a prefix
-entry (a prefix or host template and the ASGI app below it), which the
-router will try after the paths, longest prefix first, and whose name is a
-namespace for ``url_path_for`` (``"api:item"``) (SPEC "Static files,
-mounting and templates").
+re-rooted, for ``include_router``) and ``compile``. A ``Mount``
+(``_mount``, re-exported here) compiles to a ``MountEntry``: a prefix and
+the ASGI app below it, which the router tries only when no path matched,
+longest prefix first; its name is a namespace for ``url_path_for``
+(``"api:item"``) (SPEC "Static files, mounting and templates").
 
 A router answers:
 
@@ -62,16 +61,17 @@ from urllib.parse import quote, quote_from_bytes
 from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._http.urls import PATH_SAFE, QUERY_SAFE
 from microweb._matcher import CompiledPath, Matcher, compile_path
+from microweb._mount import Mount, MountEntry
 from microweb._params import Binding, bind_endpoint
 from microweb._route_base import BaseRoute, PathEntry, path_for
 from microweb._websocket_route import WebSocketEndpoint, WebSocketEntry, WebSocketRoute
 from microweb.datastructures import encode_header
 from microweb.exceptions import HTTPException
 from microweb.responses import RedirectResponse, Response
-from microweb.types import Receive, Scope, Send
+from microweb.types import ASGIApp, Receive, Scope, Send
 from microweb.websockets import WebSocketClose
 
-__all__ = ["Route", "Router", "WebSocketRoute"]
+__all__ = ["Mount", "Route", "Router", "WebSocketRoute"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -378,6 +378,16 @@ class RouteDecorators(abc.ABC):
         self.add(route)
         return route
 
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> Mount:
+        """Answer every path under ``path`` with the ASGI ``app``; return the Mount.
+
+        ``name`` is a namespace for ``url_path_for``: ``("static", path=...)``,
+        ``"api:item"``. A Router puts its prefix in front of ``path``.
+        """
+        mount = Mount(self._route_path(path), app, name=name)
+        self.add(mount)
+        return mount
+
     def websocket(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
         """Decorator: register the function as the WebSocket handler of ``path``.
 
@@ -465,6 +475,7 @@ class Router(RouteDecorators):
         # class its routers decided: what include_router compiles again.
         self._added: list[tuple[BaseRoute, type[Response] | None]] = []
         self._matcher: Matcher[_MethodTable] = Matcher()
+        self._mounts: list[MountEntry] = []  # longest prefix first
         self._by_name: dict[str, BaseRoute] = {}
         for route in routes or ():
             if not isinstance(route, BaseRoute):
@@ -486,6 +497,10 @@ class Router(RouteDecorators):
         """Compile ``route`` with the default class given (else this router's) and file it."""
         response_class = response_class or self.default_response_class
         for entry in route.compile(response_class):
+            if isinstance(entry, MountEntry):
+                self._mounts.append(entry)
+                self._mounts.sort(key=lambda mounted: len(mounted.prefix), reverse=True)
+                continue
             table = self._matcher.get(entry.path)
             fresh = table is None
             if table is None:
@@ -499,7 +514,8 @@ class Router(RouteDecorators):
             if fresh:
                 self._matcher.add(entry.path, table)
         self._added.append((route, response_class))
-        self._by_name.setdefault(route.name, route)
+        if route.name or not isinstance(route, Mount):
+            self._by_name.setdefault(route.name, route)
 
     def include_router(self, router: Router, prefix: str = "") -> None:
         """Add every route of ``router`` under ``prefix`` (in front of the router's own).
@@ -519,7 +535,8 @@ class Router(RouteDecorators):
         Raises ``ValueError`` for an unknown name, or a missing, extra or
         unconvertible parameter.
         """
-        route = self._by_name.get(name)
+        # "api:item": the route "item" inside the mount named "api".
+        route = self._by_name.get(name) or self._by_name.get(name.partition(":")[0])
         if route is None:
             raise ValueError(f"no route is named {name!r}")
         return route.url_path_for(name, **params)
@@ -576,6 +593,12 @@ class Router(RouteDecorators):
         await endpoint(scope, receive, send)
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        for prefix, app in self._mounts:
+            if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", "/"):
+                # ASGI: the mounted app gets the whole path, and the prefix in root_path.
+                root = scope["path"][: len(scope["path"]) - len(path)]
+                await app({**scope, "root_path": root + prefix}, receive, send)
+                return
         if scope["type"] == "websocket":
             await WebSocketClose()(scope, receive, send)  # the server answers 403
             return
