@@ -186,3 +186,37 @@ def test_validation(tmp_path: Path) -> None:
         StaticFiles(directory=tmp_path, fallback="../x.html")
     with pytest.raises(ValueError, match="not found"):
         StaticFiles(packages=["no_such_package_here"])
+
+
+def _hostile_paths(parent: str) -> list[str]:
+    """Over 200 ways to name ``secret.txt`` beside the served folder, as a server decodes them."""
+    ups = ["..", "%2e%2e", "%2E%2E", ".%2e", "%2e.", "%252e%252e", "\xc0\xae\xc0\xae", "\u2025"]
+    ups += ["...", "..;", "..\x00", "..%00", "%c0%ae%c0%ae", "%uff0e%uff0e"]
+    seps = ["/", "\\", "%2f", "%5c", "%252f", "//", "/./"]
+    paths: list[str] = []
+    for up in ups:
+        for sep in seps:
+            for depth in (1, 2, 3):
+                paths.append("/" + (up + sep) * depth + "secret.txt")
+    paths += [f"/{parent}/secret.txt", f"//{parent}/secret.txt", f"/{parent}\\secret.txt"]
+    paths += ["/link/secret.txt", "/linked-secret.txt", "/link/../secret.txt", "/docs/../../x"]
+    paths += ["/secret.txt\x00", "/\x00/secret.txt", "/link%2fsecret.txt", "/link\\secret.txt"]
+    return paths
+
+
+@pytest.mark.anyio
+async def test_hundreds_of_hostile_paths_never_reach_outside(root: Path) -> None:
+    (root / "link").symlink_to(root.parent, target_is_directory=True)
+    (root / "linked-secret.txt").symlink_to(root.parent / "secret.txt")
+    paths = _hostile_paths(str(root.parent).lstrip("/"))
+    assert len(paths) >= 200
+    apps = [
+        StaticFiles(directory=root, html=True, fallback="index.html"),
+        StaticFiles(directory=root),
+    ]
+    for app in apps:
+        for path in paths:
+            messages = await call_asgi(app, path=path)
+            body = b"".join(m.get("body", b"") for m in messages)
+            assert b"top secret" not in body, path
+            assert messages[0]["status"] in (200, 404), path
