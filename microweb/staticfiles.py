@@ -45,6 +45,7 @@ from microweb.concurrency import run_in_threadpool
 from microweb.middleware.compression import negotiate
 from microweb.responses import FileResponse, PlainTextResponse, RedirectResponse
 from microweb.types import Receive, Scope, Send
+from microweb.websockets import WebSocketClose
 
 __all__ = ["StaticFiles"]
 
@@ -142,6 +143,9 @@ class StaticFiles:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)  # no files here: the server answers 403
+            return
         if scope["type"] != "http":
             raise RuntimeError(f"StaticFiles serves HTTP only, got a {scope['type']!r} scope")
         if scope["method"] not in ("GET", "HEAD"):

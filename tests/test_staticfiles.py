@@ -220,3 +220,25 @@ async def test_hundreds_of_hostile_paths_never_reach_outside(root: Path) -> None
             body = b"".join(m.get("body", b"") for m in messages)
             assert b"top secret" not in body, path
             assert messages[0]["status"] in (200, 404), path
+
+
+def test_websocket_is_refused(root: Path) -> None:
+    from microweb import App
+    from microweb.websockets import WebSocketDisconnect
+
+    app = App()
+    app.mount("/static", StaticFiles(directory=root))
+    with pytest.raises(WebSocketDisconnect), TestClient(app).websocket_connect("/static/app.css"):
+        pass  # pragma: no cover - the handshake is refused
+
+
+@pytest.mark.anyio
+async def test_lifespan_scope_raises(root: Path) -> None:
+    async def receive() -> dict[str, object]:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: object) -> None:
+        pass
+
+    with pytest.raises(RuntimeError, match="HTTP only"):
+        await StaticFiles(directory=root)({"type": "lifespan"}, receive, send)
