@@ -137,3 +137,14 @@ def test_mount_validation() -> None:
     with pytest.raises(TypeError, match="must be an ASGI app"):
         Mount("/x", app=42)  # type: ignore[arg-type]
     assert "Mount('/x'" in repr(Mount("/x", echo_scope("x"), name="x"))
+
+
+def test_url_path_for_keeps_the_inner_parameter_error() -> None:
+    inner = App()
+    inner.add_route("/items/{id:int}", lambda id: id, name="item")
+    app = App()
+    app.mount("/api", inner, name="api")
+    with pytest.raises(ValueError, match="id"):
+        app.url_path_for("api:item")
+    with pytest.raises(ValueError, match="no route is named 'api'"):
+        app.url_path_for("api")  # a mount of an App is named with "api:route"

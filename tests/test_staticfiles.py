@@ -242,3 +242,17 @@ async def test_lifespan_scope_raises(root: Path) -> None:
 
     with pytest.raises(RuntimeError, match="HTTP only"):
         await StaticFiles(directory=root)({"type": "lifespan"}, receive, send)
+
+
+def test_edge_cases(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (root / "loop").symlink_to(root / "loop")  # resolving it raises: a 404
+    assert client(directory=root).get("/loop").status_code == 404
+    (root / "empty").mkdir()
+    c = client(directory=root, html=True, fallback="nothing.html")
+    assert c.get("/empty/").status_code == 404  # no index.html, no fallback file, no 404.html
+    assert c.get("/gone").status_code == 404
+    (tmp_path / "nopkg").mkdir()
+    (tmp_path / "nopkg" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(os.fspath(tmp_path))
+    with pytest.raises(ValueError, match="has no folder 'statics'"):
+        StaticFiles(packages=["nopkg"])
