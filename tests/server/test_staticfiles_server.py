@@ -55,3 +55,25 @@ def test_root_path_matches_and_redirects_with_the_prefix(
     assert r.headers["location"] == "/static/docs/"
     assert http.get(f"{server.url}/docs/").text == "<h1>docs</h1>"
     assert http.get(f"{server.url}/big.bin", headers={"range": "bytes=0-1"}).content == MIB[:2]
+
+
+def test_an_app_with_mounts_behind_a_root_path(
+    folder: Path, serve: Callable[..., Server], http: httpx.Client
+) -> None:
+    """The proxy strips ``/api``; matching, url_for and redirects all keep it."""
+    (folder / "app.css").write_text("css")
+    server = serve("mounted_app:app", "--root-path", "/api")
+    base = f"{server.url}/api"
+    assert http.get(f"{server.url}/items/3").json() == {
+        "url": f"{base}/items/3",
+        "css": f"{base}/static/app.css",
+        "hello": f"{base}/sub/hello",
+    }
+    r = http.get(f"{server.url}/items/3/")
+    assert r.status_code == 307
+    assert r.headers["location"] == "/api/items/3"
+    assert http.get(f"{server.url}/static/app.css").text == "css"
+    assert http.get(f"{server.url}/static/docs").headers["location"] == "/api/static/docs/"
+    assert http.get(f"{server.url}/static/docs/").text == "<h1>docs</h1>"
+    assert http.get(f"{server.url}/sub/hello").json() == f"{base}/sub/hello"
+    assert http.get(f"{server.url}/sub/nothing").status_code == 404
