@@ -36,7 +36,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from microweb._params import Binding
+from microweb._depends import Solver
+from microweb._params import Binding, Bound
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
@@ -46,7 +47,7 @@ from microweb.types import Receive, Scope, Send
 if TYPE_CHECKING:
     from microweb.routing import Route
 
-__all__ = ["BindingEndpoint", "Endpoint", "compile_endpoint"]
+__all__ = ["BindingEndpoint", "DependingEndpoint", "Endpoint", "compile_endpoint"]
 
 # SPEC "Return-value coercion" 3: None with these statuses gives an empty body.
 _EMPTY_FOR_NONE = (204, 304)
@@ -55,8 +56,12 @@ _EMPTY_FOR_NONE = (204, 304)
 def compile_endpoint(route: Route, default_response_class: type[Response] | None) -> Endpoint:
     """The endpoint answering for ``route`` in a router whose default class is given."""
     # perf: the passthrough check is made here, not on every request.
-    kind = Endpoint if route.binding.passthrough else BindingEndpoint
-    return kind(route, default_response_class)
+    binding = route.binding
+    if binding.passthrough:
+        return Endpoint(route, default_response_class)
+    if binding.dependencies:
+        return DependingEndpoint(route, default_response_class)
+    return BindingEndpoint(route, default_response_class)
 
 
 class Endpoint:
@@ -155,12 +160,16 @@ class BindingEndpoint(Endpoint):
         super().__init__(route, default_response_class)
         self.temporary_status = route.status_code or 200  # a temporary Response starts with it
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        binding = self.binding
-        if binding.body is None:
-            bound = binding.bind(scope, receive, self.temporary_status)
-        else:
-            bound = await binding.bind_with_body(scope, receive, self.temporary_status)
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, bound: Bound | None = None
+    ) -> None:
+        """Answer a request; ``bound`` is given when a ``DependingEndpoint`` bound it."""
+        if bound is None:
+            binding = self.binding
+            if binding.body is None:
+                bound = binding.bind(scope, receive, self.temporary_status)
+            else:
+                bound = await binding.bind_with_body(scope, receive, self.temporary_status)
         try:
             result = await self.call(**bound.kwargs)
             temporary = bound.response
@@ -200,6 +209,28 @@ class BindingEndpoint(Endpoint):
         if temporary.raw_headers:
             response.raw_headers = _merge_headers(response.raw_headers, temporary.raw_headers)
         return response
+
+
+class DependingEndpoint(BindingEndpoint):
+    """An endpoint with dependencies: solved before the handler, torn down after it all."""
+
+    __slots__ = ()
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, bound: Bound | None = None
+    ) -> None:
+        solver = Solver(scope, receive, self.temporary_status)
+        try:
+            # The handler is called, and the request closed, as without dependencies.
+            await super().__call__(scope, receive, send, await solver.bind(self.binding))
+        except BaseException as exc:
+            await solver.teardown(exc)
+            raise
+        else:
+            await solver.teardown(None)
+        finally:
+            if solver.request is not None:
+                await solver.request.close()  # a 422 raised before the handler was called
 
 
 def _coerce(response_class: type[Response], content: Any, status_code: int | None) -> Response:

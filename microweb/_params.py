@@ -20,6 +20,7 @@ the annotation must agree with it (SPEC "Typed request data", Coercion): no
 annotation, ``Any``, ``object``, a base class of that type, ``float`` or
 ``complex`` for an int (the numeric tower), or a union holding one of those.
 Only the ``str`` convertor (``{id}``) converts by the annotation instead.
+How such a value parameter is compiled and bound is ``_values``.
 Query, header and cookie values are converted by the annotation (str when
 there is none), all by the one converter set of ``_validation``, then
 checked against the marker's constraints.
@@ -37,68 +38,38 @@ is added.
 from __future__ import annotations
 
 import inspect
-import types
 import typing
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from dataclasses import replace as dataclass_replace
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from microweb._body import BodyParam, BodyRead, BodyReader, is_structured, with_constraints
 from microweb._convertors import Convertor
 from microweb._http.cookies import parse_cookie_header
 from microweb._temporary import TemporaryResponse
-from microweb._utils import callable_name, unwrap_partial
-from microweb._validation import (
-    REFUSED,
-    SCALAR_TYPES,
-    Constraints,
-    Converter,
-    ErrorDict,
-    Refused,
-    item,
-    scalar_converter,
+from microweb._utils import callable_name, is_async_callable, unwrap_partial
+from microweb._validation import Constraints, ErrorDict
+from microweb._values import (
+    ValueParam,
+    bind_found,
+    bind_query,
+    convert_into,
+    path_param,
+    unwrap_optional,
+    value_param,
 )
 from microweb.background import BackgroundTasks
 from microweb.datastructures import parse_query_string
 from microweb.exceptions import HTTPException, RequestValidationError
-from microweb.params import REQUIRED, BodyMarker, HeaderMarker, Marker
+from microweb.params import REQUIRED, BodyMarker, DependsMarker, Marker
 from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
 
-__all__ = ["Binding", "Bound", "bind_endpoint", "type_hints"]
-
-
-def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
-    """``X | None`` -> ``(X, True)``; anything else -> ``(annotation, False)``."""
-    origin = typing.get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
-            return args[0], True
-    return annotation, False
+__all__ = ["Binding", "Bound", "Dependency", "bind_endpoint", "depends_list", "type_hints"]
 
 
 # --- binding --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _ValueParam:
-    """A path, query, header or cookie parameter: where it comes from, how it converts."""
-
-    name: str  # the handler's keyword
-    location: str  # "path", "query", "header" or "cookie"
-    converter: Converter | None  # None: pass the value as it is
-    many: bool = False  # list[X]: every value of the key
-    required: bool = True
-    default: Any = None
-    key: str = ""  # the name as sent (the alias, the header's name); "" for ``name``
-    constraints: Constraints | None = None
-
-    @property
-    def sent_as(self) -> str:
-        return self.key or self.name
 
 
 class Bound(NamedTuple):
@@ -119,10 +90,12 @@ class Binding:
         request_names: tuple[str, ...],
         response_names: tuple[str, ...],
         background_names: tuple[str, ...],
-        values: tuple[_ValueParam, ...],
+        values: tuple[ValueParam, ...],
         path_names_direct: bool,
         extra_path_names: tuple[str, ...] = (),
         body: BodyReader | None = None,
+        dependencies: tuple[tuple[str | None, Dependency], ...] = (),
+        reached: frozenset[str] = frozenset(),
     ) -> None:
         self.request_names = request_names
         self.response_names = response_names
@@ -136,10 +109,20 @@ class Binding:
         # perf: one test per request for a handler reading no header or cookie.
         self.from_headers = bool(self.headers or self.cookies)
         self.body = body
+        # Each Depends parameter (None: a route-level check whose value is unused).
+        self.dependencies = dependencies
+        self.reached = reached  # the path parameters it or its dependencies take
+        # perf: a binding without values skips ``fill`` (a handler taking just a Request).
+        self.fills = bool(values or extra_path_names)
         # perf: a handler that takes exactly the path parameters, unconverted,
         # gets the router's dict as its kwargs: no per-request binding at all.
         self.passthrough = path_names_direct and not (
-            request_names or response_names or background_names or self.query or body
+            request_names
+            or response_names
+            or background_names
+            or self.query
+            or body
+            or dependencies
         )
 
     def bind(
@@ -156,21 +139,8 @@ class Binding:
             return Bound(path_params, None, None, None)
         kwargs: dict[str, Any] = {}
         errors: list[ErrorDict] = []
-        for param in self.path:
-            _convert_into(kwargs, errors, param, path_params[param.name])
-        for name in self.extra_path_names:
-            kwargs[name] = path_params[name]
-        if self.query:
-            query_string = scope.get("query_string", b"")
-            try:
-                # perf: the pairs are scanned directly; no QueryParams is built (0.4 µs).
-                pairs = parse_query_string(query_string.decode("utf-8")) if query_string else []
-            except UnicodeDecodeError:
-                raise HTTPException(400, "Invalid UTF-8 in the query string") from None
-            for param in self.query:
-                _bind_query(kwargs, errors, param, pairs)
-        if self.from_headers:
-            self._bind_headers(scope, kwargs, errors)
+        if self.fills:
+            self.fill(scope, kwargs, errors)
         request = None
         if read is not None:
             request = read.request
@@ -195,6 +165,25 @@ class Binding:
                 kwargs[name] = request
         return Bound(kwargs, temporary, tasks, request)
 
+    def fill(self, scope: Scope, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
+        """Put the path, query, header and cookie values in ``kwargs``, failures in ``errors``."""
+        path_params: dict[str, Any] = scope["path_params"]
+        for param in self.path:
+            convert_into(kwargs, errors, param, path_params[param.name])
+        for name in self.extra_path_names:
+            kwargs[name] = path_params[name]
+        if self.query:
+            query_string = scope.get("query_string", b"")
+            try:
+                # perf: the pairs are scanned directly; no QueryParams is built (0.4 µs).
+                pairs = parse_query_string(query_string.decode("utf-8")) if query_string else []
+            except UnicodeDecodeError:
+                raise HTTPException(400, "Invalid UTF-8 in the query string") from None
+            for param in self.query:
+                bind_query(kwargs, errors, param, pairs)
+        if self.from_headers:
+            self._bind_headers(scope, kwargs, errors)
+
     async def bind_with_body(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
         """``bind`` for a route with a typed JSON body, read first."""
         reader: BodyReader = self.body  # type: ignore[assignment]  # set for such routes
@@ -206,111 +195,14 @@ class Binding:
         for param in self.headers:
             name = param.sent_as.encode("latin-1")
             found = [value.decode("latin-1") for key, value in raw if key == name]
-            _bind_found(kwargs, errors, param, found)
+            bind_found(kwargs, errors, param, found)
         if self.cookies:
             # RFC 9113 §8.2.3: HTTP/2 may split the cookie header; joined, it is one.
             header = "; ".join(value.decode("latin-1") for key, value in raw if key == b"cookie")
             cookies = parse_cookie_header(header) if header else {}
             for param in self.cookies:
                 value = cookies.get(param.sent_as)
-                _bind_found(kwargs, errors, param, [] if value is None else [value])
-
-
-def _refusal(param: _ValueParam, converter: Converter, exc: Exception, raw: Any) -> ErrorDict:
-    """The 422 item for a value ``converter`` refused with ``exc``."""
-    loc = [param.location, param.sent_as]
-    if isinstance(exc, Refused):
-        return item(exc.error_type, loc, exc.message, raw)
-    return item(converter.error_type, loc, converter.message, raw, converter.ctx)
-
-
-def _check(
-    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, value: Any, raw: Any
-) -> None:
-    """Keep ``value`` if it meets the parameter's constraints, else report the first it breaks."""
-    constraints = param.constraints
-    failure = None if constraints is None else constraints.check(value)
-    if failure is None:
-        kwargs[param.name] = value
-    else:
-        kind, message, ctx = failure
-        errors.append(item(kind, [param.location, param.sent_as], message, raw, ctx))
-
-
-def _convert_into(
-    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, raw: str
-) -> None:
-    converter = param.converter
-    if converter is None:
-        value: Any = raw
-    else:
-        try:
-            value = converter.convert(raw)
-        except REFUSED as exc:
-            errors.append(_refusal(param, converter, exc, raw))
-            return
-    if param.constraints is None:  # perf: the usual unconstrained value costs no call
-        kwargs[param.name] = value
-    else:
-        _check(kwargs, errors, param, value, raw)
-
-
-def _bind_many(
-    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, raw_values: list[str]
-) -> None:
-    if not raw_values:
-        _missing(kwargs, errors, param)
-        return
-    converter = param.converter
-    if converter is None:
-        _check(kwargs, errors, param, raw_values, raw_values)
-        return
-    converted = []
-    for raw in raw_values:
-        try:
-            converted.append(converter.convert(raw))
-        except REFUSED as exc:
-            errors.append(_refusal(param, converter, exc, raw))
-            return
-    _check(kwargs, errors, param, converted, raw_values)
-
-
-def _bind_found(
-    kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam, found: list[str]
-) -> None:
-    """Bind a header or cookie parameter to the values found under its name."""
-    if param.many:
-        _bind_many(kwargs, errors, param, found)
-    elif found:
-        _convert_into(kwargs, errors, param, found[0])
-    else:
-        _missing(kwargs, errors, param)
-
-
-def _bind_query(
-    kwargs: dict[str, Any],
-    errors: list[ErrorDict],
-    param: _ValueParam,
-    pairs: list[tuple[str, str]],
-) -> None:
-    name = param.sent_as
-    if param.many:
-        _bind_many(kwargs, errors, param, [value for key, value in pairs if key == name])
-        return
-    for key, value in pairs:
-        if key == name:  # a repeated key: the first value counts
-            _convert_into(kwargs, errors, param, value)
-            return
-    _missing(kwargs, errors, param)
-
-
-def _missing(kwargs: dict[str, Any], errors: list[ErrorDict], param: _ValueParam) -> None:
-    if param.required:
-        errors.append(item("missing", [param.location, param.sent_as], "Field required", None))
-    elif isinstance(param.default, list):
-        kwargs[param.name] = list(param.default)  # never hand out the shared default
-    else:
-        kwargs[param.name] = param.default
+                bind_found(kwargs, errors, param, [] if value is None else [value])
 
 
 def type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
@@ -360,7 +252,7 @@ def _constraints(
 ) -> Constraints | None:
     if marker is None:
         return None
-    floats = _unwrap_optional(annotation)[0] is float
+    floats = unwrap_optional(annotation)[0] is float
     try:
         constraints = Constraints(marker.constraints(), floats=floats)
     except (TypeError, ValueError) as exc:
@@ -372,13 +264,25 @@ def bind_endpoint(
     endpoint: Callable[..., Any],
     path_params: dict[str, Convertor[Any]],
     where: str,
+    *,
+    checks: Sequence[DependsMarker] = (),
+    chain: tuple[Callable[..., Any], ...] = (),
 ) -> Binding:
     """Work out, once, how to call ``endpoint`` for a route.
 
     ``path_params`` maps each path parameter's name to its convertor;
-    ``where`` names the route in error messages.
+    ``where`` names the route in error messages; ``checks`` are the route's
+    ``dependencies=[Depends(...)]``, run before the handler, values unused.
+    ``chain`` is set when ``endpoint`` is itself a dependency: the
+    dependencies that led to it, the handler first.
     """
-    where = f"handler {callable_name(endpoint)!r} of {where}"
+    route = where
+    role = "dependency" if chain else "handler"
+    where = f"{role} {callable_name(endpoint)!r} of {where}"
+    trail = chain or (endpoint,)  # what leads to a dependency of this endpoint
+    dependencies: list[tuple[str | None, Dependency]] = [
+        (None, Dependency(check, path_params, route, trail)) for check in checks
+    ]
     try:
         signature = inspect.signature(endpoint)
     except (TypeError, ValueError) as exc:
@@ -388,7 +292,7 @@ def bind_endpoint(
     request_names: list[str] = []
     response_names: list[str] = []
     background_names: list[str] = []
-    values: list[_ValueParam] = []
+    values: list[ValueParam] = []
     body_params: list[BodyParam] = []
     embed = False
     takes_kwargs = False
@@ -403,6 +307,11 @@ def bind_endpoint(
                 f"parameter {name!r} of {where} is positional-only; "
                 "handlers are called with keyword arguments"
             )
+        depends = _depends_marker(hints.get(name), parameter, where)
+        if depends is not None:
+            dependency = Dependency(depends, path_params, route, trail)
+            dependencies.append((name, dependency))
+            continue
         annotation, marker, default = _split_marker(
             hints.get(name, inspect.Parameter.empty), parameter, where
         )
@@ -424,7 +333,7 @@ def bind_endpoint(
                     f"parameter {name!r} of {where} is marked Path() but the path has no "
                     f"{{{name}}}; add it to the path or use Query()"
                 )
-            param = _path_param(name, annotation, path_params[name], where)
+            param = path_param(name, annotation, path_params[name], where)
             values.append(dataclass_replace(param, constraints=constraints))
         elif source is None and name == "request" and annotation is inspect.Parameter.empty:
             request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
@@ -433,11 +342,13 @@ def bind_endpoint(
                 embed = True
             body_params.append(_body_param(name, annotation, marker, default, where))
         else:
-            values.append(_value_param(name, annotation, marker, default, constraints, where))
+            values.append(value_param(name, annotation, marker, default, constraints, where))
 
-    bound_path = {v.name for v in values if v.location == "path"}
-    unreached = [n for n in path_params if n not in bound_path]
-    if unreached and not (request_names or takes_kwargs):
+    reached = {v.name for v in values if v.location == "path"}
+    for _, dependency in dependencies:
+        reached |= dependency.binding.reached
+    unreached = [n for n in path_params if n not in reached]
+    if unreached and not (request_names or takes_kwargs or chain):
         names = ", ".join(repr(n) for n in unreached)
         raise ValueError(
             f"path parameter {names} of {where} is not a parameter of the handler; "
@@ -467,7 +378,109 @@ def bind_endpoint(
         path_names_direct=direct and body is None,
         extra_path_names=tuple(unreached) if takes_kwargs else (),
         body=body,
+        dependencies=tuple(dependencies),
+        reached=frozenset(reached),
     )
+
+
+def depends_list(given: Sequence[Any] | None, where: str) -> tuple[DependsMarker, ...]:
+    """``dependencies=[Depends(check), ...]`` of ``where``, checked."""
+    if isinstance(given, (str, bytes)) or not isinstance(given, (Sequence, type(None))):
+        raise TypeError(f"dependencies of {where} must be a list, got {given!r}")
+    for check in given or ():
+        if not isinstance(check, DependsMarker):
+            raise TypeError(
+                f"dependencies of {where} must be Depends(...) objects, got {check!r}; "
+                f"write dependencies=[Depends({getattr(check, '__name__', 'check')})]"
+            )
+    return tuple(given or ())
+
+
+def _depends_marker(
+    annotation: Any, parameter: inspect.Parameter, where: str
+) -> DependsMarker | None:
+    """The ``Depends`` of one parameter (``Annotated`` or its default), or None."""
+    found = [parameter.default] if isinstance(parameter.default, DependsMarker) else []
+    if typing.get_origin(annotation) is typing.Annotated:
+        found += [meta for meta in annotation.__metadata__ if isinstance(meta, DependsMarker)]
+    if not found:
+        return None
+    if len(found) > 1 or isinstance(parameter.default, Marker):
+        raise TypeError(
+            f"parameter {parameter.name!r} of {where} has two markers, one of them "
+            f"{found[0]!r}; keep one"
+        )
+    return found[0]
+
+
+class Dependency:
+    """One ``Depends(fn)`` of a binding, compiled when the route is added.
+
+    ``binding`` binds ``fn``'s own parameters by the handler's rules (its own
+    ``Depends`` included); ``mode`` says how to call it: ``"async"``,
+    ``"sync"`` (a worker thread), ``"generator"`` or ``"async generator"``.
+    ``fn`` already in ``chain`` is a cycle: a TypeError naming it.
+    """
+
+    __slots__ = (
+        "binding",
+        "call",
+        "chain",
+        "mode",
+        "overridden",
+        "path_params",
+        "route",
+        "use_cache",
+    )
+
+    def __init__(
+        self,
+        marker: DependsMarker,
+        path_params: dict[str, Convertor[Any]],
+        route: str,
+        chain: tuple[Callable[..., Any], ...],
+        call: Callable[..., Any] | None = None,
+    ) -> None:
+        fn = marker.dependency if call is None else call
+        if fn in chain:
+            names = " -> ".join(callable_name(f) for f in (*chain[chain.index(fn) :], fn))
+            raise TypeError(
+                f"dependency cycle in {route}: {names}; a dependency cannot depend on itself"
+            )
+        self.call = fn
+        self.use_cache = marker.use_cache
+        self.path_params = path_params
+        self.route = route
+        self.chain = chain
+        self.mode = _call_mode(fn)
+        self.binding = bind_endpoint(
+            fn, path_params, route, chain=(*chain, fn) if chain else (fn,)
+        )
+        # The overrides met so far (app.dependency_overrides), each compiled once.
+        self.overridden: dict[Callable[..., Any], Dependency] = {}
+
+    def override(self, fn: Callable[..., Any]) -> Dependency:
+        """This dependency with ``fn`` called instead, compiled on first use."""
+        found = self.overridden.get(fn)
+        if found is None:
+            marker = DependsMarker(fn, use_cache=self.use_cache)
+            found = Dependency(marker, self.path_params, self.route, self.chain)
+            self.overridden[fn] = found
+        return found
+
+    def __repr__(self) -> str:
+        return f"<Dependency {callable_name(self.call)} ({self.mode})>"
+
+
+def _call_mode(fn: Callable[..., Any]) -> str:
+    target = unwrap_partial(fn)
+    if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
+        target = type(target).__call__
+    if inspect.isasyncgenfunction(target):
+        return "async generator"
+    if inspect.isgeneratorfunction(target):
+        return "generator"
+    return "async" if is_async_callable(fn) else "sync"
 
 
 def _body_param(
@@ -488,112 +501,3 @@ def _body_param(
 
 
 # PEP 484's numeric tower: an int is acceptable where a float or complex is expected.
-_NUMERIC_TOWER: dict[type, tuple[type, ...]] = {int: (float, complex), float: (complex,)}
-
-
-def _path_param(name: str, annotation: Any, convertor: Convertor[Any], where: str) -> _ValueParam:
-    if convertor.name != "str":
-        # A typed convertor ({id:int}) already gave the value its type; the
-        # annotation only has to agree with it.
-        value_type = convertor.value_type
-        if not _accepts(annotation, value_type):
-            raise TypeError(
-                f"path parameter {name!r} of {where} is annotated {_type_name(annotation)}, "
-                f"but its converter {{{name}:{convertor.name}}} gives {value_type.__name__}; "
-                f"annotate it {value_type.__name__}, or write {{{name}}} to convert by the "
-                "annotation"
-            )
-        return _ValueParam(name, "path", None)
-    if annotation in (inspect.Parameter.empty, str, Any):
-        return _ValueParam(name, "path", None)
-    # The str convertor matched any segment: the annotation converts it.
-    converter = scalar_converter(_unwrap_optional(annotation)[0])
-    if converter is None:
-        raise TypeError(
-            f"path parameter {name!r} of {where} is annotated {annotation!r}, "
-            f"which a path segment cannot carry; use one of {SCALAR_TYPES}"
-        )
-    return _ValueParam(name, "path", converter)
-
-
-def _accepts(annotation: Any, value_type: type) -> bool:
-    """True when a handler annotated ``annotation`` may receive a ``value_type``."""
-    if annotation in (inspect.Parameter.empty, Any):
-        return True
-    origin = typing.get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        return any(_accepts(arg, value_type) for arg in typing.get_args(annotation))
-    # origin: list[int], Literal[...] are no classes, whatever isinstance says on 3.10.
-    return (
-        origin is None
-        and isinstance(annotation, type)
-        and (
-            issubclass(value_type, annotation) or annotation in _NUMERIC_TOWER.get(value_type, ())
-        )
-    )
-
-
-def _type_name(annotation: Any) -> str:
-    return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
-
-
-_CARRIER = {"query": "a query string", "header": "a header", "cookie": "a cookie"}
-
-
-def _sent_as(name: str, marker: Marker | None) -> str:
-    """The key a query, header or cookie parameter is sent under ("" when it is ``name``)."""
-    if marker is None:
-        return ""
-    if marker.alias:
-        return marker.alias.lower() if isinstance(marker, HeaderMarker) else marker.alias
-    if isinstance(marker, HeaderMarker):
-        return name.replace("_", "-").lower() if marker.convert_underscores else name.lower()
-    return ""
-
-
-def _value_param(
-    name: str,
-    annotation: Any,
-    marker: Marker | None,
-    default: Any,
-    constraints: Constraints | None,
-    where: str,
-) -> _ValueParam:
-    location = "query" if marker is None else marker.source
-    key = _sent_as(name, marker)
-    required = default is inspect.Parameter.empty or default is REQUIRED
-    default = None if required else default
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return _ValueParam(
-            name,
-            location,
-            None,
-            required=required,
-            default=default,
-            key=key,
-            constraints=constraints,
-        )
-    inner, _ = _unwrap_optional(annotation)
-    many = inner is list or typing.get_origin(inner) is list
-    if many:
-        args = typing.get_args(inner)
-        inner = args[0] if args else str
-    converter = scalar_converter(inner)
-    if converter is None:
-        raise TypeError(
-            f"parameter {name!r} of {where} is annotated {annotation!r}, "
-            f"which {_CARRIER[location]} cannot carry; use one of {SCALAR_TYPES}, "
-            "or a list of one, or annotate it Request, Response or BackgroundTasks"
-        )
-    if inner is str:
-        converter = None  # perf: nothing to convert
-    return _ValueParam(
-        name,
-        location,
-        converter,
-        many=many,
-        required=required,
-        default=default,
-        key=key,
-        constraints=constraints,
-    )

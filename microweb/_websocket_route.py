@@ -116,6 +116,11 @@ def bind_websocket_endpoint(
             f"{described} takes a Request, Response or BackgroundTasks, which a WebSocket "
             "handler cannot have; take a WebSocket instead"
         )
+    if binding.dependencies:
+        raise TypeError(
+            f"{described} takes a Depends parameter, which WebSocket handlers do not "
+            "support yet; call the function in the handler instead"
+        )
     if binding.body is not None:
         raise TypeError(
             f"{described} takes a request body, which a WebSocket handshake has none of; "

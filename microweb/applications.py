@@ -71,7 +71,8 @@ class App(RouteDecorators):
     outermost first; ``exception_handlers`` maps exception classes or status
     codes to ``(request, exc) -> Response``; ``lifespan`` is an async context
     manager factory ``(app) -> ...`` run around the server's life;
-    ``max_body_size`` bounds the request bodies read into memory (413 past it).
+    ``max_body_size`` bounds the request bodies read into memory (413 past it);
+    ``dependencies`` (``[Depends(check)]``) run before every handler, values unused.
 
     On ``lifespan.shutdown`` the App sets ``shutdown_event``, waits up to
     ``shutdown_grace_period`` seconds for open streams to end on their own,
@@ -93,6 +94,7 @@ class App(RouteDecorators):
         redirect_slashes: bool = True,
         max_body_size: int | None = None,
         request_memory_budget: int | None = DEFAULT_BUDGET,
+        dependencies: Sequence[Any] | None = None,
     ) -> None:
         _check_limit("max_body_size", max_body_size)
         _check_limit("request_memory_budget", request_memory_budget)
@@ -100,6 +102,7 @@ class App(RouteDecorators):
             default_response_class=default_response_class,
             routes=routes,
             redirect_slashes=redirect_slashes,
+            dependencies=dependencies,
         )
         self.default_response_class = default_response_class
         self.debug = debug
@@ -111,6 +114,9 @@ class App(RouteDecorators):
         )
         self.lifespan_context = lifespan
         self.state = State()
+        #: ``{dependency: replacement}``: each ``Depends(dependency)`` calls the
+        #: replacement instead (tests); read per request, set it whenever.
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._middleware: list[MiddlewareSpec] = [_middleware_spec(m) for m in middleware or ()]
         self._exception_handlers: dict[type[Exception] | int, ExceptionHandler] = {}
         for key, handler in (exception_handlers or {}).items():
@@ -173,9 +179,11 @@ class App(RouteDecorators):
         """Add a ``Route`` as it is."""
         self.router.add(route)
 
-    def include_router(self, router: Router, prefix: str = "") -> None:
+    def include_router(
+        self, router: Router, prefix: str = "", *, dependencies: Sequence[Any] | None = None
+    ) -> None:
         """Add every route of ``router`` under ``prefix``; see ``Router.include_router``."""
-        self.router.include_router(router, prefix)
+        self.router.include_router(router, prefix, dependencies=dependencies)
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` with ``params`` filled in::

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     P = ParamSpec("P")
 
-__all__ = ["Body", "Cookie", "Header", "Path", "Query"]
+__all__ = ["Body", "Cookie", "Depends", "Header", "Path", "Query"]
 
 
 class _Required:
@@ -180,7 +180,7 @@ class BodyMarker(Marker):
         self.embed = embed
 
 
-def _as_default(marker: Callable[P, Marker], doc: str) -> Callable[P, Any]:
+def _as_default(marker: Callable[P, object], doc: str) -> Callable[P, Any]:
     """``marker`` typed to return Any, so ``x: int = Query(1)`` type-checks (as in FastAPI)."""
 
     def make(*args: P.args, **kwargs: P.kwargs) -> Any:
@@ -213,5 +213,38 @@ Body = _as_default(
     A structured annotation (dataclass, TypedDict, NamedTuple,
     ``msgspec.Struct``, lists and dicts of them) is the body without a marker;
     ``Body()`` makes any other type one, and carries constraints.
+    """,
+)
+
+
+class DependsMarker:
+    """``Depends(fn)``: the parameter is what ``fn`` gives, ``fn`` bound like a handler.
+
+    ``use_cache`` (the default) makes one call per request however often the
+    request's dependencies name ``fn``; False calls it each time it is named.
+    """
+
+    __slots__ = ("dependency", "use_cache")
+
+    def __init__(self, dependency: Callable[..., Any], *, use_cache: bool = True) -> None:
+        if not callable(dependency):
+            raise TypeError(f"Depends() takes a callable, got {dependency!r}")
+        self.dependency = dependency
+        self.use_cache = use_cache
+
+    def __repr__(self) -> str:
+        name = getattr(self.dependency, "__qualname__", repr(self.dependency))
+        cache = "" if self.use_cache else ", use_cache=False"
+        return f"Depends({name}{cache})"
+
+
+Depends = _as_default(
+    DependsMarker,
+    """The result of calling ``dependency``, bound by the handler's rules, once per request.
+
+    ``dependency`` is a function (run in a worker thread), an ``async def``,
+    or a generator (sync or async) yielding one value, whose code after
+    ``yield`` runs once the response is sent and its background tasks ran.
+    Its parameters are bound like a handler's, ``Depends`` included.
     """,
 )

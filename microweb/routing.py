@@ -62,11 +62,12 @@ from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._http.urls import PATH_SAFE, QUERY_SAFE
 from microweb._matcher import CompiledPath, Matcher, compile_path
 from microweb._mount import Mount, MountEntry
-from microweb._params import Binding, bind_endpoint
+from microweb._params import Binding, bind_endpoint, depends_list
 from microweb._route_base import BaseRoute, PathEntry, path_for
 from microweb._websocket_route import WebSocketEndpoint, WebSocketEntry, WebSocketRoute
 from microweb.datastructures import encode_header
 from microweb.exceptions import HTTPException
+from microweb.params import DependsMarker
 from microweb.responses import RedirectResponse, Response
 from microweb.types import ASGIApp, Receive, Scope, Send
 from microweb.websockets import WebSocketClose
@@ -74,6 +75,17 @@ from microweb.websockets import WebSocketClose
 __all__ = ["Mount", "Route", "Router", "WebSocketRoute"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _depending(route: BaseRoute, checks: tuple[DependsMarker, ...]) -> BaseRoute:
+    """``route`` with ``checks`` run before its own dependencies."""
+    if not checks:
+        return route
+    if not isinstance(route, Route):
+        raise TypeError(
+            f"dependencies= cannot apply to {route!r}: only HTTP routes take dependencies"
+        )
+    return route.under("", checks)
 
 
 def _check_response_class(response_class: Any, where: str) -> None:
@@ -91,7 +103,7 @@ class Route(BaseRoute):
     """One path, its methods and its handler: an immutable description.
 
     ``Route(path, endpoint, *, methods=None, name=None, response_class=None,
-    status_code=None)``; methods default to ``["GET"]``, the name to the
+    status_code=None, dependencies=None)``; methods default to ``["GET"]``, the name to the
     function's name. Pass routes to ``App(routes=[...])`` or
     ``Router(routes=[...])``, or let the decorators make them. A Route is
     also an ASGI app on its own, answering with its own ``response_class``
@@ -111,6 +123,7 @@ class Route(BaseRoute):
     status_code: int | None
     compiled: CompiledPath  # the path, parsed and validated
     binding: Binding  # how each handler parameter is bound
+    dependencies: tuple[DependsMarker, ...]  # run before the handler, values unused
     _own: Endpoint  # what answers when the Route is called as an ASGI app
 
     def __init__(
@@ -122,6 +135,7 @@ class Route(BaseRoute):
         name: str | None = None,
         response_class: type[Response] | None = None,
         status_code: int | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> None:
         if not isinstance(path, str):
             raise TypeError(f"the path of a route must be a str, got {path!r}")
@@ -141,8 +155,12 @@ class Route(BaseRoute):
                 f"status_code of {where} must be an int from 100 to 599, got {status_code!r}"
             )
         compiled = compile_path(path)
+        checks = depends_list(dependencies, where)
         binding = bind_endpoint(
-            endpoint, {param.name: param.convertor for param in compiled.params}, where
+            endpoint,
+            {param.name: param.convertor for param in compiled.params},
+            where,
+            checks=checks,
         )
         init = object.__setattr__  # frozen: the one place the attributes are set
         init(self, "path", path)
@@ -153,14 +171,16 @@ class Route(BaseRoute):
         init(self, "status_code", status_code)
         init(self, "compiled", compiled)
         init(self, "binding", binding)
+        init(self, "dependencies", checks)
         init(self, "_own", compile_endpoint(self, None))
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """This route's path with ``params`` filled in, percent-quoted."""
         return path_for(self.name, self.compiled, name, params)
 
-    def under(self, prefix: str) -> Route:
-        if not prefix:
+    def under(self, prefix: str, dependencies: Sequence[DependsMarker] = ()) -> Route:
+        """This route under ``prefix``, ``dependencies`` run before its own."""
+        if not (prefix or dependencies):
             return self
         return Route(
             prefix + self.path,
@@ -169,6 +189,7 @@ class Route(BaseRoute):
             name=self.name,
             response_class=self.response_class,
             status_code=self.status_code,
+            dependencies=(*dependencies, *self.dependencies),
         )
 
     def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:
@@ -268,6 +289,7 @@ class _Verb(Protocol):
         response_class: type[Response] | None = None,
         status_code: int | None = None,
         name: str | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> Callable[[F], F]: ...
 
 
@@ -281,14 +303,17 @@ def _verb(method: str, summary: str) -> _Verb:
         response_class: type[Response] | None = None,
         status_code: int | None = None,
         name: str | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> Callable[[F], F]:
-        return self._decorator(method.lower(), path, [method], name, response_class, status_code)
+        return self._decorator(
+            method.lower(), path, [method], name, response_class, status_code, dependencies
+        )
 
     decorator.__name__ = method.lower()
     decorator.__qualname__ = f"RouteDecorators.{method.lower()}"
     decorator.__doc__ = (
-        f"Decorator: {summary}.\n\n``response_class``, ``status_code`` and ``name`` are "
-        "as for ``route``; the function is returned unchanged."
+        f"Decorator: {summary}.\n\n``response_class``, ``status_code``, ``name`` and "
+        "``dependencies`` are as for ``route``; the function is returned unchanged."
     )
     # Stored on the class, a function is a method: mypy is told what it is on an instance.
     return cast(_Verb, decorator)
@@ -321,6 +346,7 @@ class RouteDecorators(abc.ABC):
         name: str | None = None,
         response_class: type[Response] | None = None,
         status_code: int | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> Route:
         """Add ``endpoint`` for ``path`` and ``methods`` (GET by default); return the Route.
 
@@ -333,6 +359,7 @@ class RouteDecorators(abc.ABC):
             name=name,
             response_class=response_class,
             status_code=status_code,
+            dependencies=dependencies,
         )
         self.add(route)
         return route
@@ -345,11 +372,13 @@ class RouteDecorators(abc.ABC):
         name: str | None = None,
         response_class: type[Response] | None = None,
         status_code: int | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> Callable[[F], F]:
         """Decorator: register the function for ``path`` and ``methods``; returns it unchanged.
 
         ``response_class`` wraps what the function returns (else the router's
         or app's default); ``status_code`` replaces the class's default status;
+        ``dependencies`` (``[Depends(check)]``) run first, their values unused;
         ``name`` (the function's name by default) is for ``url_path_for``::
 
             @app.route("/items/{item_id:int}", methods=["GET", "PUT"])
@@ -357,7 +386,9 @@ class RouteDecorators(abc.ABC):
 
         Raises ``TypeError`` when used without a path (``@app.route``).
         """
-        return self._decorator("route", path, methods, name, response_class, status_code)
+        return self._decorator(
+            "route", path, methods, name, response_class, status_code, dependencies
+        )
 
     get = _verb("GET", "handle GET (and so HEAD) requests to ``path``")
     post = _verb("POST", "handle POST requests to ``path``")
@@ -426,6 +457,7 @@ class RouteDecorators(abc.ABC):
         name: str | None,
         response_class: type[Response] | None,
         status_code: int | None,
+        dependencies: Sequence[Any] | None = None,
     ) -> Callable[[F], F]:
         self._check_path(called, path)
 
@@ -437,6 +469,7 @@ class RouteDecorators(abc.ABC):
                 name=name,
                 response_class=response_class,
                 status_code=status_code,
+                dependencies=dependencies,
             )
             return endpoint
 
@@ -461,8 +494,11 @@ class Router(RouteDecorators):
         routes: Sequence[BaseRoute] | None = None,
         *,
         redirect_slashes: bool = True,
+        dependencies: Sequence[Any] | None = None,
     ) -> None:
         self.prefix = _join(prefix, "router prefix")
+        #: Run before the handler of every route this router files, values unused.
+        self.dependencies = depends_list(dependencies, "Router")
         _check_response_class(default_response_class, "Router")
         self.default_response_class = default_response_class
         self.redirect_slashes = redirect_slashes
@@ -496,6 +532,7 @@ class Router(RouteDecorators):
     def _file(self, route: BaseRoute, response_class: type[Response] | None) -> None:
         """Compile ``route`` with the default class given (else this router's) and file it."""
         response_class = response_class or self.default_response_class
+        route = _depending(route, self.dependencies)
         for entry in route.compile(response_class):
             if isinstance(entry, MountEntry):
                 self._mounts.append(entry)
@@ -517,17 +554,21 @@ class Router(RouteDecorators):
         if route.name or not isinstance(route, Mount):
             self._by_name.setdefault(route.name, route)
 
-    def include_router(self, router: Router, prefix: str = "") -> None:
+    def include_router(
+        self, router: Router, prefix: str = "", *, dependencies: Sequence[Any] | None = None
+    ) -> None:
         """Add every route of ``router`` under ``prefix`` (in front of the router's own).
 
         A route without a response class of its own keeps the one ``router``
-        gave it, else takes this router's default.
+        gave it, else takes this router's default. ``dependencies`` run before
+        those the routes have (this router's run first of all).
         """
         if not isinstance(router, Router):
             raise TypeError(f"include_router expects a Router, got {router!r}")
         prefix = _join(self.prefix + prefix, "include prefix")
+        checks = depends_list(dependencies, "include_router")
         for route, response_class in router._added:
-            self._file(route.under(prefix), response_class)
+            self._file(_depending(route.under(prefix), checks), response_class)
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` with ``params`` filled in.

@@ -1,0 +1,223 @@
+"""A route's dependencies, solved for one request: check everything, call, tear down.
+
+SPEC.md "Typed request data" (``Depends``). The tree of ``Dependency``
+objects is built when the route is added (``_params``); a ``Solver`` walks it
+for one request in three steps:
+
+1. every binding of the tree (the handler's and each dependency's) reads its
+   path, query, header, cookie and body values; the failures of all of them
+   make one 422, and then nothing has been called;
+2. the dependencies are called, deepest first, each once per request when
+   ``use_cache`` (the default), with the Request, temporary Response and
+   BackgroundTasks the handler gets; a generator dependency is run to its
+   ``yield`` and kept;
+3. ``teardown``, once the response is sent and its background tasks ran,
+   resumes the kept generators in reverse order, throwing in the handler's
+   exception if it raised; a teardown that raises is logged (logger
+   ``microweb``), the response being already sent.
+
+``app.dependency_overrides`` (``scope["app"]``) is read per request, and only
+by routes with dependencies; an override is compiled the first time it is met.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+
+from microweb._params import Binding, Bound, Dependency
+from microweb._temporary import TemporaryResponse
+from microweb._utils import callable_name
+from microweb._validation import ErrorDict
+from microweb.background import BackgroundTasks
+from microweb.concurrency import run_in_threadpool
+from microweb.exceptions import RequestValidationError
+from microweb.requests import Request
+from microweb.types import Receive, Scope
+
+__all__ = ["Solver"]
+
+logger = logging.getLogger("microweb")
+
+_NOTHING: Any = object()  # what ``next`` gives for a generator that ended without a yield
+
+
+class Solver:
+    """The dependencies of one request: their values, their cache, their teardowns."""
+
+    __slots__ = (
+        "body",
+        "cache",
+        "errors",
+        "exits",
+        "overrides",
+        "receive",
+        "request",
+        "scope",
+        "status_code",
+        "tasks",
+        "temporary",
+        "values",
+    )
+
+    def __init__(self, scope: Scope, receive: Receive, status_code: int) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.status_code = status_code  # what a temporary Response starts with
+        overrides = getattr(scope.get("app"), "dependency_overrides", None)
+        self.overrides: dict[Callable[..., Any], Callable[..., Any]] | None = overrides or None
+        self.request: Request | None = None
+        self.temporary: TemporaryResponse | None = None
+        self.tasks: BackgroundTasks | None = None
+        self.values: dict[Binding, dict[str, Any]] = {}
+        self.errors: list[ErrorDict] = []
+        self.body: Any = None
+        self.cache: dict[Callable[..., Any], Any] = {}
+        self.exits: list[tuple[Dependency, Generator[Any] | AsyncGenerator[Any]]] = []
+
+    async def bind(self, binding: Binding) -> Bound:
+        """The handler's arguments, its dependencies called, or a 422 for all that failed."""
+        await self._read(binding)
+        if self.errors:
+            raise RequestValidationError(self.errors, body=self.body)
+        kwargs = await self._arguments(binding)
+        return Bound(kwargs, self.temporary, self.tasks, self.request)
+
+    def _resolve(self, dependency: Dependency) -> Dependency:
+        overrides = self.overrides
+        if overrides is not None:
+            other = overrides.get(dependency.call)
+            if other is not None:
+                return dependency.override(other)
+        return dependency
+
+    async def _read(self, binding: Binding) -> None:
+        """Step 1: the values of ``binding`` and of its dependencies, deepest first."""
+        if binding in self.values:
+            return
+        for _, dependency in binding.dependencies:
+            await self._read(self._resolve(dependency).binding)
+        kwargs: dict[str, Any] = {}
+        if binding.fills:
+            binding.fill(self.scope, kwargs, self.errors)
+        if binding.body is not None:
+            read = await binding.body.read(self._request())
+            kwargs.update(read.kwargs)
+            self.errors += read.errors
+            self.body = read.value
+        self.values[binding] = kwargs
+
+    async def _arguments(self, binding: Binding) -> dict[str, Any]:
+        """Step 2: the keywords of ``binding``, its dependencies called."""
+        kwargs = self.values[binding]
+        for name, dependency in binding.dependencies:
+            value = await self._call(self._resolve(dependency))
+            if name is not None:
+                kwargs[name] = value
+        if binding.response_names:
+            if self.temporary is None:
+                self.temporary = TemporaryResponse(self.status_code)
+            for name in binding.response_names:
+                kwargs[name] = self.temporary
+        if binding.background_names:
+            if self.tasks is None:
+                self.tasks = BackgroundTasks()
+            for name in binding.background_names:
+                kwargs[name] = self.tasks
+        for name in binding.request_names:
+            kwargs[name] = self._request()
+        return kwargs
+
+    def _request(self) -> Request:
+        if self.request is None:
+            self.request = Request(self.scope, self.receive)
+        return self.request
+
+    async def _call(self, dependency: Dependency) -> Any:
+        fn = dependency.call
+        if dependency.use_cache and fn in self.cache:
+            return self.cache[fn]
+        kwargs = await self._arguments(dependency.binding)
+        mode = dependency.mode
+        if mode == "async":
+            value = await fn(**kwargs)
+        elif mode == "sync":
+            value = await run_in_threadpool(fn, **kwargs)
+        elif mode == "generator":
+            generator = fn(**kwargs)  # runs none of its code: no thread needed
+            value = await run_in_threadpool(next, generator, _NOTHING)
+            if value is _NOTHING:
+                raise _no_yield(dependency)
+            self.exits.append((dependency, generator))
+        else:
+            agenerator = fn(**kwargs)
+            try:
+                value = await agenerator.__anext__()
+            except StopAsyncIteration:
+                raise _no_yield(dependency) from None
+            self.exits.append((dependency, agenerator))
+        if dependency.use_cache:
+            self.cache[fn] = value
+        return value
+
+    async def teardown(self, exc: BaseException | None) -> None:
+        """Step 3: resume the generator dependencies, last set up first.
+
+        ``exc`` (the handler's, or the 422's) is thrown in at ``yield``; what
+        a teardown raises is logged, never raised: the response is sent.
+        """
+        while self.exits:
+            dependency, generator = self.exits.pop()
+            try:
+                if isinstance(generator, Generator):
+                    await run_in_threadpool(_finish, generator, exc)
+                else:
+                    await _afinish(generator, exc)
+            except Exception:
+                logger.exception(
+                    "teardown of dependency %r of %s failed",
+                    callable_name(dependency.call),
+                    dependency.route,
+                )
+
+
+def _no_yield(dependency: Dependency) -> RuntimeError:
+    return RuntimeError(
+        f"dependency {callable_name(dependency.call)!r} of {dependency.route} ended without "
+        "yielding a value; a generator dependency yields exactly one"
+    )
+
+
+def _finish(generator: Generator[Any], exc: BaseException | None) -> None:
+    """Run a sync generator dependency past its ``yield`` (``exc`` thrown in, if any)."""
+    try:
+        if exc is None:
+            next(generator)
+        else:
+            generator.throw(exc)
+    except StopIteration:
+        return
+    except BaseException as raised:
+        if raised is exc:
+            return  # re-raised as it came: the handler's exception goes on anyway
+        raise
+    generator.close()
+    raise RuntimeError("a generator dependency yielded twice; it yields exactly one value")
+
+
+async def _afinish(generator: AsyncGenerator[Any], exc: BaseException | None) -> None:
+    """``_finish`` for an async generator dependency."""
+    try:
+        if exc is None:
+            await generator.__anext__()
+        else:
+            await generator.athrow(exc)
+    except StopAsyncIteration:
+        return
+    except BaseException as raised:
+        if raised is exc:
+            return
+        raise
+    await generator.aclose()
+    raise RuntimeError("a generator dependency yielded twice; it yields exactly one value")

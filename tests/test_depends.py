@@ -1,0 +1,369 @@
+"""Dependencies (SPEC "Typed request data", the Depends bullet): binding, cache, teardown."""
+
+# No ``from __future__ import annotations``: the dependencies named in the
+# annotations below are local functions, which only evaluated annotations reach.
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any, cast
+
+import pytest
+
+from microweb import App, BackgroundTasks, Request, Response, Router
+from microweb.exceptions import HTTPException
+from microweb.params import Depends, Header, Query
+from microweb.testclient import TestClient
+from microweb.websockets import WebSocket
+
+
+def client_for(handler: Any, path: str = "/d", app: App | None = None) -> TestClient:
+    application = app or App()
+    application.add_route(path, handler)
+    return TestClient(application, raise_server_exceptions=False)
+
+
+def test_sync_async_and_nested_dependencies_are_bound_like_handlers() -> None:
+    def limit(n: int = 10) -> int:
+        return n
+
+    async def page(size: Annotated[int, Depends(limit)], start: int = 0) -> dict[str, int]:
+        return {"start": start, "size": size}
+
+    async def handler(
+        item_id: str, paging: Annotated[dict[str, int], Depends(page)]
+    ) -> dict[str, Any]:
+        return {"item": item_id, **paging}
+
+    client = client_for(handler, "/items/{item_id}")
+    assert client.get("/items/a?start=5&n=3").json() == {"item": "a", "start": 5, "size": 3}
+    assert client.get("/items/a").json() == {"item": "a", "start": 0, "size": 10}
+
+
+def test_depends_as_a_default() -> None:
+    def token(x_token: Annotated[str, Header()]) -> str:
+        return x_token
+
+    def handler(value: str = Depends(token)) -> str:
+        return value
+
+    assert client_for(handler).get("/d", headers={"x-token": "t"}).json() == "t"
+
+
+def test_dependency_takes_path_parameter_the_handler_does_not() -> None:
+    def owner(user: str) -> str:
+        return user.upper()
+
+    def handler(name: Annotated[str, Depends(owner)]) -> str:
+        return name
+
+    assert client_for(handler, "/u/{user}").get("/u/ann").json() == "ANN"
+
+
+def test_errors_of_dependencies_join_the_handlers_in_one_422() -> None:
+    calls: list[str] = []
+
+    def limit(n: int) -> int:
+        calls.append("limit")
+        return n
+
+    def handler(size: Annotated[int, Depends(limit)], q: Annotated[int, Query(gt=0)]) -> int:
+        return size
+
+    response = client_for(handler).get("/d?q=0")
+    assert response.status_code == 422
+    assert [item["loc"] for item in response.json()["detail"]] == [["query", "n"], ["query", "q"]]
+    assert calls == []  # nothing is called once any value failed
+
+
+def test_use_cache_calls_once_per_request_unless_told() -> None:
+    calls: list[str] = []
+
+    def counter() -> int:
+        calls.append("x")
+        return len(calls)
+
+    def twice(a: Annotated[int, Depends(counter)], b: Annotated[int, Depends(counter)]) -> int:
+        return a + b
+
+    def handler(
+        first: Annotated[int, Depends(counter)],
+        inner: Annotated[int, Depends(twice)],
+        fresh: Annotated[int, Depends(counter, use_cache=False)],
+    ) -> list[int]:
+        return [first, inner, fresh]
+
+    client = client_for(handler)
+    assert client.get("/d").json() == [1, 2, 2]
+    assert len(calls) == 2
+    calls.clear()
+    assert client.get("/d").json() == [1, 2, 2]  # the cache lives for one request
+
+
+def test_request_response_and_tasks_are_shared_with_the_handler() -> None:
+    seen: list[Any] = []
+
+    def dep(request: Request, response: Response, tasks: BackgroundTasks) -> None:
+        response.headers["x-dep"] = "1"
+        tasks.add_task(seen.append, "task")
+        seen.append(request)
+
+    def handler(request: Request, nothing: Annotated[None, Depends(dep)]) -> str:
+        seen.append(request)
+        return "ok"
+
+    response = client_for(handler).get("/d")
+    assert response.headers["x-dep"] == "1"
+    assert seen[0] is seen[1]
+    assert seen[2] == "task"
+
+
+def test_generator_teardown_runs_after_response_and_tasks_in_reverse_order() -> None:
+    order: list[str] = []
+
+    def first() -> Iterator[str]:
+        order.append("first up")
+        yield "a"
+        order.append("first down")
+
+    async def second(a: Annotated[str, Depends(first)]) -> AsyncIterator[str]:
+        order.append("second up")
+        yield a + "b"
+        order.append("second down")
+
+    def handler(value: Annotated[str, Depends(second)], tasks: BackgroundTasks) -> str:
+        tasks.add_task(order.append, "task")
+        order.append("handler")
+        return value
+
+    assert client_for(handler).get("/d").json() == "ab"
+    assert order == ["first up", "second up", "handler", "task", "second down", "first down"]
+
+
+def test_handler_exception_is_thrown_in_at_yield() -> None:
+    caught: list[BaseException] = []
+
+    def sync_dep() -> Iterator[None]:
+        try:
+            yield
+        except HTTPException as exc:
+            caught.append(exc)
+            raise
+
+    async def async_dep() -> AsyncIterator[None]:
+        try:
+            yield
+        except HTTPException as exc:
+            caught.append(exc)
+            raise
+
+    def handler(
+        a: Annotated[None, Depends(sync_dep)], b: Annotated[None, Depends(async_dep)]
+    ) -> None:
+        raise HTTPException(409, "taken")
+
+    response = client_for(handler).get("/d")
+    assert response.status_code == 409
+    assert [type(exc) for exc in caught] == [HTTPException, HTTPException]
+
+
+def test_teardown_error_is_logged_not_sent(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> Iterator[int]:
+        yield 1
+        raise RuntimeError("cleanup failed")
+
+    async def abroken() -> AsyncIterator[int]:
+        yield 2
+        raise RuntimeError("async cleanup failed")
+
+    def handler(a: Annotated[int, Depends(broken)], b: Annotated[int, Depends(abroken)]) -> int:
+        return a + b
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        response = client_for(handler).get("/d")
+    assert response.status_code == 200
+    assert response.json() == 3
+    messages = [r.getMessage() for r in caplog.records if r.name == "microweb"]
+    assert any("broken' of route GET '/d' failed" in m for m in messages)
+    assert any("abroken' of route GET '/d' failed" in m for m in messages)
+
+
+def test_generator_that_never_yields_is_an_error() -> None:
+    def empty() -> Iterator[int]:
+        return
+        yield  # pragma: no cover
+
+    def handler(a: Annotated[int, Depends(empty)]) -> int:
+        return a
+
+    assert client_for(handler).get("/d").status_code == 500
+
+
+def test_overrides_set_after_the_route_was_added() -> None:
+    def real(n: int = 1) -> int:
+        return n
+
+    def handler(value: Annotated[int, Depends(real)]) -> int:
+        return value
+
+    app = App()
+    client = client_for(handler, app=app)
+    assert client.get("/d").json() == 1
+
+    def fake(m: int = 7) -> int:
+        return m
+
+    app.dependency_overrides[real] = fake
+    assert client.get("/d").json() == 7
+    assert client.get("/d?m=8").json() == 8  # the override is bound by its own signature
+    app.dependency_overrides.clear()
+    assert client.get("/d").json() == 1
+
+
+def loop_a(b: "Annotated[int, Depends(loop_b)]") -> int:
+    return b
+
+
+def loop_b(a: Annotated[int, Depends(loop_a)]) -> int:
+    return a
+
+
+def test_a_cycle_is_refused_when_the_route_is_added() -> None:
+    def handler(value: Annotated[int, Depends(loop_a)]) -> int:
+        return value
+
+    with pytest.raises(
+        TypeError, match=r"dependency cycle in route GET '/d': loop_a -> loop_b -> loop_a"
+    ):
+        App().add_route("/d", handler)
+
+
+def test_definition_errors_name_the_dependency_and_the_route() -> None:
+    def needs_set(value: set[int]) -> int:
+        return 0
+
+    def handler(value: Annotated[int, Depends(needs_set)]) -> int:
+        return value
+
+    with pytest.raises(
+        TypeError, match=r"parameter 'value' of dependency '\S*needs_set' of route GET '/d'"
+    ):
+        App().add_route("/d", handler)
+    with pytest.raises(TypeError, match="Depends\\(\\) takes a callable"):
+        Depends(cast(Any, 3))
+
+
+def test_two_markers_on_one_parameter_are_refused() -> None:
+    def dep() -> int:
+        return 1
+
+    def handler(value: Annotated[int, Depends(dep)] = Query(1)) -> int:
+        return value
+
+    with pytest.raises(TypeError, match="two markers"):
+        App().add_route("/d", handler)
+
+
+def test_websocket_handler_with_depends_is_refused() -> None:
+    def dep() -> int:
+        return 1
+
+    async def handler(websocket: WebSocket, value: Annotated[int, Depends(dep)]) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="Depends"):
+        App().add_websocket_route("/ws", handler)
+
+
+def test_route_router_include_and_app_dependencies_run_outermost_first() -> None:
+    order: list[str] = []
+
+    def check(label: str) -> Any:
+        def run(x_key: Annotated[str | None, Header()] = None) -> None:
+            if x_key != "k":
+                raise HTTPException(401)
+            order.append(label)
+
+        run.__name__ = label
+        return run
+
+    app = App(dependencies=[Depends(check("app"))])
+    router = Router(prefix="/r", dependencies=[Depends(check("router"))])
+
+    @router.get("/item", dependencies=[Depends(check("route"))])
+    def item() -> str:
+        order.append("handler")
+        return "ok"
+
+    app.include_router(router, dependencies=[Depends(check("include"))])
+    client = TestClient(app)
+    assert client.get("/r/item").status_code == 401
+    assert order == []
+    assert client.get("/r/item", headers={"x-key": "k"}).json() == "ok"
+    assert order == ["app", "include", "router", "route", "handler"]
+
+
+def test_dependencies_must_be_depends_objects() -> None:
+    def check() -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"write dependencies=\[Depends\(check\)\]"):
+        App(dependencies=[check])
+    with pytest.raises(TypeError, match="must be a list"):
+        Router(dependencies=Depends(check))
+
+
+def test_router_dependencies_refuse_a_websocket_route() -> None:
+    def check() -> None:
+        pass
+
+    router = Router()
+
+    @router.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="only HTTP routes take dependencies"):
+        App().include_router(router, dependencies=[Depends(check)])
+
+
+def test_a_handler_without_dependencies_gets_no_solver() -> None:
+    from microweb._endpoint import BindingEndpoint, DependingEndpoint, Endpoint
+
+    def dep() -> int:
+        return 1
+
+    app = App()
+    app.add_route("/plain/{x}", lambda x: x)
+    app.add_route("/request", lambda request: None)
+
+    def with_dep(value: Annotated[int, Depends(dep)]) -> int:
+        return value
+
+    app.add_route("/dep", with_dep)
+    kinds = [type(endpoint) for endpoint in app.routes]
+    assert kinds == [Endpoint, BindingEndpoint, DependingEndpoint]
+
+
+@dataclasses.dataclass
+class Item:
+    name: str
+    price: float
+
+
+def test_a_dependency_reads_the_body_and_its_errors_join_the_handlers() -> None:
+    def priced(item: Item) -> float:
+        return item.price
+
+    def handler(price: Annotated[float, Depends(priced)], q: int) -> list[float]:
+        return [price, q]
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    client = TestClient(app)
+    ok = client.post("/d?q=2", json={"name": "pen", "price": 1.5})
+    assert ok.json() == [1.5, 2]
+    response = client.post("/d", json={"name": "pen"})
+    assert response.status_code == 422
+    locs = [item["loc"] for item in response.json()["detail"]]
+    assert locs == [["body", "price"], ["query", "q"]]
