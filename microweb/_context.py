@@ -9,7 +9,9 @@ way) and never reaches into it by attribute name. The App hands down one
   App can end open streams on ``lifespan.shutdown``;
 - ``max_body_size`` and ``request_memory_budget``: the limits ``Request``
   applies to what it reads (SPEC "Requests"; docs/reliability.md);
-- ``url_path_for``: the App's, for ``request.url_for``.
+- ``url_path_for``: the App's, for ``request.url_for``;
+- ``dependency_overrides``: the App's dict (the same object), read by routes
+  with dependencies.
 
 A scope that did not come through an App has no context: a response called
 on its own streams without a registry, a ``Request`` made by hand reads with
@@ -34,7 +36,13 @@ CONTEXT = "microweb.context"
 class AppContext:
     """The App's settings and services that requests, responses and streams use."""
 
-    __slots__ = ("max_body_size", "request_memory_budget", "streams", "url_path_for")
+    __slots__ = (
+        "dependency_overrides",
+        "max_body_size",
+        "request_memory_budget",
+        "streams",
+        "url_path_for",
+    )
 
     def __init__(
         self,
@@ -47,6 +55,8 @@ class AppContext:
         self.url_path_for = url_path_for
         self.max_body_size = max_body_size
         self.request_memory_budget = request_memory_budget
+        #: ``app.dependency_overrides``: the App hands out this very dict.
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 def app_context(scope: Scope) -> AppContext | None:

@@ -16,8 +16,9 @@ for one request in three steps:
    exception if it raised; a teardown that raises is logged (logger
    ``microweb``), the response being already sent.
 
-``app.dependency_overrides`` (``scope["app"]``) is read per request, and only
-by routes with dependencies; an override is compiled the first time it is met.
+``app.dependency_overrides`` (the App's context in the scope, ``_context``) is
+read per request, and only by routes with dependencies; an override is
+compiled the first time it is met.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
+from microweb._context import app_context
 from microweb._params import Binding, Bound, Dependency
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name
@@ -65,7 +67,8 @@ class Solver:
         self.scope = scope
         self.receive = receive
         self.status_code = status_code  # what a temporary Response starts with
-        overrides = getattr(scope.get("app"), "dependency_overrides", None)
+        context = app_context(scope)
+        overrides = None if context is None else context.dependency_overrides
         self.overrides: dict[Callable[..., Any], Callable[..., Any]] | None = overrides or None
         self.request: Request | None = None
         self.temporary: TemporaryResponse | None = None

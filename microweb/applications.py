@@ -116,12 +116,26 @@ class App(RouteDecorators):
         self.state = State()
         #: ``{dependency: replacement}``: each ``Depends(dependency)`` calls the
         #: replacement instead (tests); read per request, set it whenever.
-        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._middleware: list[MiddlewareSpec] = [_middleware_spec(m) for m in middleware or ()]
         self._exception_handlers: dict[type[Exception] | int, ExceptionHandler] = {}
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
         self._stack: ASGIApp | None = None
+
+    @property
+    def dependency_overrides(self) -> dict[Callable[..., Any], Callable[..., Any]]:
+        """Replacements for dependencies, ``{original: replacement}`` (for tests).
+
+        Read on every request by routes with dependencies, so an override set
+        after the routes were added applies.
+        """
+        return self._context.dependency_overrides
+
+    @dependency_overrides.setter
+    def dependency_overrides(
+        self, overrides: dict[Callable[..., Any], Callable[..., Any]]
+    ) -> None:
+        self._context.dependency_overrides = overrides
 
     @property
     def max_body_size(self) -> int | None:

@@ -367,3 +367,21 @@ def test_a_dependency_reads_the_body_and_its_errors_join_the_handlers() -> None:
     assert response.status_code == 422
     locs = [item["loc"] for item in response.json()["detail"]]
     assert locs == [["body", "price"], ["query", "q"]]
+
+
+def test_overrides_given_as_a_new_dict_apply_too() -> None:
+    def real() -> str:
+        return "real"
+
+    app = App()
+
+    @app.get("/")
+    async def index(value: Annotated[str, Depends(real)]) -> str:
+        return value
+
+    client = TestClient(app)
+    assert client.get("/").json() == "real"
+    app.dependency_overrides = {real: lambda: "fake"}
+    assert client.get("/").json() == "fake"
+    app.dependency_overrides = {}
+    assert client.get("/").json() == "real"
