@@ -9,7 +9,7 @@ bound (``_params``). A router compiles it into an endpoint of its own
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from microweb._endpoint import Endpoint, compile_endpoint
@@ -20,7 +20,7 @@ from microweb.params import DependsMarker
 from microweb.responses import Response
 from microweb.types import Receive, Scope, Send
 
-__all__ = ["Route", "check_response_class"]
+__all__ = ["Route", "check_response_class", "check_tags"]
 
 
 def check_response_class(response_class: Any, where: str) -> None:
@@ -33,13 +33,55 @@ def check_response_class(response_class: Any, where: str) -> None:
     response_class.check_usable()  # a missing extra shows now, not on the first request
 
 
+def check_tags(tags: Any, where: str) -> tuple[str, ...]:
+    """``tags`` (a list of str, or None) as a tuple; a TypeError names ``where`` otherwise."""
+    if tags is None:
+        return ()
+    if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+        raise TypeError(f"tags of {where} must be a list of str, got {tags!r}")
+    return tuple(tags)
+
+
+def _check_doc(where: str, **given: Any) -> None:
+    """The OpenAPI options of a route: str or None, ``deprecated`` a bool or None."""
+    for option, value in given.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{option} of {where} must be a str, got {value!r}")
+
+
+def _check_responses(responses: Any, where: str) -> dict[int | str, dict[str, Any]]:
+    """``responses={404: {"description": ...}}``: OpenAPI Response Objects by status."""
+    if responses is None:
+        return {}
+    if not isinstance(responses, Mapping):
+        raise TypeError(f"responses of {where} must be a dict, got {responses!r}")
+    checked: dict[int | str, dict[str, Any]] = {}
+    for status, response in responses.items():
+        # OpenAPI: a status code, a range such as "4XX", or "default".
+        text = str(status)
+        if not (
+            (isinstance(status, int) and 100 <= status <= 599)
+            or text == "default"
+            or (len(text) == 3 and text[0] in "12345" and (text.isdigit() or text[1:] == "XX"))
+        ):
+            raise ValueError(f"responses of {where}: {status!r} is not a status code")
+        if not isinstance(response, Mapping):
+            raise TypeError(f"responses of {where}: the answer for {status!r} must be a dict")
+        checked[status] = dict(response)
+    return checked
+
+
 @dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)
 class Route(BaseRoute):
     """One path, its methods and its handler: an immutable description.
 
     ``Route(path, endpoint, *, methods=None, name=None, response_class=None,
-    status_code=None, dependencies=None)``; methods default to ``["GET"]``, the name to the
-    function's name. Pass routes to ``App(routes=[...])`` or
+    status_code=None, dependencies=None, response_model=None, tags=None,
+    summary=None, description=None, deprecated=None, include_in_schema=True,
+    operation_id=None, responses=None)``; methods default to ``["GET"]``, the
+    name to the function's name. ``response_model`` converts what the handler
+    returns (SPEC "Typed request data"); ``tags`` to ``responses`` document the
+    operation in OpenAPI and change nothing at run time. Pass routes to ``App(routes=[...])`` or
     ``Router(routes=[...])``, or let the decorators make them. A Route is
     also an ASGI app on its own, answering with its own ``response_class``
     (JSON without one) once ``scope["path_params"]`` holds its converted path
@@ -59,6 +101,15 @@ class Route(BaseRoute):
     compiled: CompiledPath  # the path, parsed and validated
     binding: Binding  # how each handler parameter is bound
     dependencies: tuple[DependsMarker, ...]  # run before the handler, values unused
+    response_model: Any  # what the return value is converted through (None: as returned)
+    # OpenAPI only (SPEC "OpenAPI"): read when the document is built, never per request.
+    tags: tuple[str, ...]
+    summary: str | None
+    description: str | None
+    deprecated: bool
+    include_in_schema: bool
+    operation_id: str | None
+    responses: dict[int | str, dict[str, Any]]
     _own: Endpoint  # what answers when the Route is called as an ASGI app
 
     def __init__(
@@ -71,6 +122,14 @@ class Route(BaseRoute):
         response_class: type[Response] | None = None,
         status_code: int | None = None,
         dependencies: Sequence[Any] | None = None,
+        response_model: Any = None,
+        tags: Sequence[str] | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        operation_id: str | None = None,
+        responses: Mapping[int | str, Mapping[str, Any]] | None = None,
     ) -> None:
         if not isinstance(path, str):
             raise TypeError(f"the path of a route must be a str, got {path!r}")
@@ -89,6 +148,10 @@ class Route(BaseRoute):
             raise ValueError(
                 f"status_code of {where} must be an int from 100 to 599, got {status_code!r}"
             )
+        _check_doc(where, summary=summary, description=description, operation_id=operation_id)
+        for option, flag in (("deprecated", deprecated), ("include_in_schema", include_in_schema)):
+            if flag is not None and not isinstance(flag, bool):
+                raise TypeError(f"{option} of {where} must be a bool, got {flag!r}")
         compiled = compile_path(path)
         checks = depends_list(dependencies, where)
         binding = bind_endpoint(
@@ -107,15 +170,28 @@ class Route(BaseRoute):
         init(self, "compiled", compiled)
         init(self, "binding", binding)
         init(self, "dependencies", checks)
+        init(self, "response_model", response_model)
+        init(self, "tags", check_tags(tags, where))
+        init(self, "summary", summary)
+        init(self, "description", description)
+        init(self, "deprecated", bool(deprecated))
+        init(self, "include_in_schema", include_in_schema)
+        init(self, "operation_id", operation_id)
+        init(self, "responses", _check_responses(responses, where))
         init(self, "_own", compile_endpoint(self, None))
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """This route's path with ``params`` filled in, percent-quoted."""
         return path_for(self.name, self.compiled, name, params)
 
-    def under(self, prefix: str, dependencies: Sequence[DependsMarker] = ()) -> Route:
-        """This route under ``prefix``, ``dependencies`` run before its own."""
-        if not (prefix or dependencies):
+    def under(
+        self,
+        prefix: str,
+        dependencies: Sequence[DependsMarker] = (),
+        tags: Sequence[str] = (),
+    ) -> Route:
+        """This route under ``prefix``; ``dependencies`` run before its own, ``tags`` first."""
+        if not (prefix or dependencies or tags):
             return self
         return Route(
             prefix + self.path,
@@ -125,6 +201,14 @@ class Route(BaseRoute):
             response_class=self.response_class,
             status_code=self.status_code,
             dependencies=(*dependencies, *self.dependencies),
+            response_model=self.response_model,
+            tags=[*tags, *(tag for tag in self.tags if tag not in tags)],
+            summary=self.summary,
+            description=self.description,
+            deprecated=self.deprecated,
+            include_in_schema=self.include_in_schema,
+            operation_id=self.operation_id,
+            responses=self.responses,
         )
 
     def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:

@@ -194,10 +194,15 @@ class App(RouteDecorators):
         self.router.add(route)
 
     def include_router(
-        self, router: Router, prefix: str = "", *, dependencies: Sequence[Any] | None = None
+        self,
+        router: Router,
+        prefix: str = "",
+        *,
+        dependencies: Sequence[Any] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> None:
         """Add every route of ``router`` under ``prefix``; see ``Router.include_router``."""
-        self.router.include_router(router, prefix, dependencies=dependencies)
+        self.router.include_router(router, prefix, dependencies=dependencies, tags=tags)
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` with ``params`` filled in::

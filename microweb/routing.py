@@ -53,8 +53,8 @@ supplies the one ``add`` hook.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
 from microweb._endpoint import Endpoint
@@ -62,7 +62,7 @@ from microweb._http.urls import PATH_SAFE, QUERY_SAFE
 from microweb._matcher import Matcher
 from microweb._mount import Mount, MountEntry
 from microweb._params import depends_list
-from microweb._route import Route, check_response_class
+from microweb._route import Route, check_response_class, check_tags
 from microweb._route_base import BaseRoute, PathEntry
 from microweb._websocket_route import WebSocketEndpoint, WebSocketEntry, WebSocketRoute
 from microweb.datastructures import encode_header
@@ -72,20 +72,25 @@ from microweb.responses import RedirectResponse, Response
 from microweb.types import ASGIApp, Receive, Scope, Send
 from microweb.websockets import WebSocketClose
 
-__all__ = ["Mount", "Route", "Router", "WebSocketRoute"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["Mount", "Route", "RouteOptions", "Router", "WebSocketRoute"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _depending(route: BaseRoute, checks: tuple[DependsMarker, ...]) -> BaseRoute:
-    """``route`` with ``checks`` run before its own dependencies."""
-    if not checks:
-        return route
+def _depending(
+    route: BaseRoute, checks: tuple[DependsMarker, ...], tags: tuple[str, ...] = ()
+) -> BaseRoute:
+    """``route`` with ``checks`` run before its own dependencies, ``tags`` before its own."""
     if not isinstance(route, Route):
-        raise TypeError(
-            f"dependencies= cannot apply to {route!r}: only HTTP routes take dependencies"
-        )
-    return route.under("", checks)
+        if checks:
+            raise TypeError(
+                f"dependencies= cannot apply to {route!r}: only HTTP routes take dependencies"
+            )
+        return route  # tags document HTTP operations only
+    return route.under("", checks, tags)
 
 
 class _MethodTable:
@@ -159,43 +164,55 @@ def _relative_location(scope: Scope, path: str, other: str) -> str:
 # --- the decorators, written once -----------------------------------------------------
 
 
+class RouteOptions(TypedDict, total=False):
+    """The keyword options of ``route``, ``add_route`` and the verb decorators.
+
+    ``name`` (the function's name by default) is for ``url_path_for``;
+    ``response_class`` wraps what the function returns (else the router's or
+    app's default); ``status_code`` replaces the class's default status;
+    ``dependencies`` (``[Depends(check)]``) run first, their values unused;
+    ``response_model`` converts the return value (SPEC "Typed request data").
+    ``tags``, ``summary``, ``description``, ``deprecated``,
+    ``include_in_schema``, ``operation_id`` and ``responses`` document the
+    operation in OpenAPI and change nothing at run time.
+    """
+
+    name: str | None
+    response_class: type[Response] | None
+    status_code: int | None
+    dependencies: Sequence[Any] | None
+    response_model: Any
+    tags: Sequence[str] | None
+    summary: str | None
+    description: str | None
+    deprecated: bool | None
+    include_in_schema: bool
+    operation_id: str | None
+    responses: Mapping[int | str, Mapping[str, Any]] | None
+
+
 class _Verb(Protocol):
     """``get``, ``post``... as called on an App or a Router."""
 
     __name__: str
 
-    def __call__(
-        self,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-        dependencies: Sequence[Any] | None = None,
-    ) -> Callable[[F], F]: ...
+    def __call__(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]: ...
 
 
 def _verb(method: str, summary: str) -> _Verb:
     """The decorator method for one HTTP method; see ``RouteDecorators.route``."""
 
     def decorator(
-        self: RouteDecorators,
-        path: str,
-        *,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        name: str | None = None,
-        dependencies: Sequence[Any] | None = None,
+        self: RouteDecorators, path: str, **options: Unpack[RouteOptions]
     ) -> Callable[[F], F]:
-        return self._decorator(
-            method.lower(), path, [method], name, response_class, status_code, dependencies
-        )
+        return self._decorator(method.lower(), path, [method], options)
 
     decorator.__name__ = method.lower()
     decorator.__qualname__ = f"RouteDecorators.{method.lower()}"
     decorator.__doc__ = (
-        f"Decorator: {summary}.\n\n``response_class``, ``status_code``, ``name`` and "
-        "``dependencies`` are as for ``route``; the function is returned unchanged."
+        f"Decorator: {summary}.\n\nThe options (``response_class``, ``status_code``, "
+        "``name``, ``dependencies``, ``response_model``, ``tags``...) are ``RouteOptions``, "
+        "as for ``route``; the function is returned unchanged."
     )
     # Stored on the class, a function is a method: mypy is told what it is on an instance.
     return cast(_Verb, decorator)
@@ -225,24 +242,13 @@ class RouteDecorators(abc.ABC):
         endpoint: Callable[..., Any],
         *,
         methods: Iterable[str] | None = None,
-        name: str | None = None,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        dependencies: Sequence[Any] | None = None,
+        **options: Unpack[RouteOptions],
     ) -> Route:
         """Add ``endpoint`` for ``path`` and ``methods`` (GET by default); return the Route.
 
-        A Router puts its prefix in front of ``path``.
+        The options are ``RouteOptions``. A Router puts its prefix in front of ``path``.
         """
-        route = Route(
-            self._route_path(path),
-            endpoint,
-            methods=methods,
-            name=name,
-            response_class=response_class,
-            status_code=status_code,
-            dependencies=dependencies,
-        )
+        route = Route(self._route_path(path), endpoint, methods=methods, **options)
         self.add(route)
         return route
 
@@ -250,27 +256,20 @@ class RouteDecorators(abc.ABC):
         self,
         path: str,
         methods: Iterable[str] | None = None,
-        *,
-        name: str | None = None,
-        response_class: type[Response] | None = None,
-        status_code: int | None = None,
-        dependencies: Sequence[Any] | None = None,
+        **options: Unpack[RouteOptions],
     ) -> Callable[[F], F]:
         """Decorator: register the function for ``path`` and ``methods``; returns it unchanged.
 
-        ``response_class`` wraps what the function returns (else the router's
-        or app's default); ``status_code`` replaces the class's default status;
-        ``dependencies`` (``[Depends(check)]``) run first, their values unused;
-        ``name`` (the function's name by default) is for ``url_path_for``::
+        The options are ``RouteOptions``: ``response_class``, ``status_code``,
+        ``name`` (for ``url_path_for``), ``dependencies``, ``response_model``,
+        and the OpenAPI ones (``tags``, ``summary``...)::
 
             @app.route("/items/{item_id:int}", methods=["GET", "PUT"])
             async def item(item_id: int, request: Request) -> dict[str, Any]: ...
 
         Raises ``TypeError`` when used without a path (``@app.route``).
         """
-        return self._decorator(
-            "route", path, methods, name, response_class, status_code, dependencies
-        )
+        return self._decorator("route", path, methods, options)
 
     get = _verb("GET", "handle GET (and so HEAD) requests to ``path``")
     post = _verb("POST", "handle POST requests to ``path``")
@@ -336,23 +335,12 @@ class RouteDecorators(abc.ABC):
         called: str,
         path: str,
         methods: Iterable[str] | None,
-        name: str | None,
-        response_class: type[Response] | None,
-        status_code: int | None,
-        dependencies: Sequence[Any] | None = None,
+        options: RouteOptions,
     ) -> Callable[[F], F]:
         self._check_path(called, path)
 
         def register(endpoint: F) -> F:
-            self.add_route(
-                path,
-                endpoint,
-                methods=methods,
-                name=name,
-                response_class=response_class,
-                status_code=status_code,
-                dependencies=dependencies,
-            )
+            self.add_route(path, endpoint, methods=methods, **options)
             return endpoint
 
         return register
@@ -377,10 +365,13 @@ class Router(RouteDecorators):
         *,
         redirect_slashes: bool = True,
         dependencies: Sequence[Any] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> None:
         self.prefix = _join(prefix, "router prefix")
         #: Run before the handler of every route this router files, values unused.
         self.dependencies = depends_list(dependencies, "Router")
+        #: OpenAPI tags put before each route's own (documentation only).
+        self.tags = check_tags(tags, "Router")
         check_response_class(default_response_class, "Router")
         self.default_response_class = default_response_class
         self.redirect_slashes = redirect_slashes
@@ -414,7 +405,7 @@ class Router(RouteDecorators):
     def _file(self, route: BaseRoute, response_class: type[Response] | None) -> None:
         """Compile ``route`` with the default class given (else this router's) and file it."""
         response_class = response_class or self.default_response_class
-        route = _depending(route, self.dependencies)
+        route = _depending(route, self.dependencies, self.tags)
         for entry in route.compile(response_class):
             if isinstance(entry, MountEntry):
                 self._mounts.append(entry)
@@ -437,20 +428,27 @@ class Router(RouteDecorators):
             self._by_name.setdefault(route.name, route)
 
     def include_router(
-        self, router: Router, prefix: str = "", *, dependencies: Sequence[Any] | None = None
+        self,
+        router: Router,
+        prefix: str = "",
+        *,
+        dependencies: Sequence[Any] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> None:
         """Add every route of ``router`` under ``prefix`` (in front of the router's own).
 
         A route without a response class of its own keeps the one ``router``
         gave it, else takes this router's default. ``dependencies`` run before
-        those the routes have (this router's run first of all).
+        those the routes have (this router's run first of all); ``tags`` (OpenAPI)
+        go before the routes' own.
         """
         if not isinstance(router, Router):
             raise TypeError(f"include_router expects a Router, got {router!r}")
         prefix = _join(self.prefix + prefix, "include prefix")
         checks = depends_list(dependencies, "include_router")
+        extra_tags = check_tags(tags, "include_router")
         for route, response_class in router._added:
-            self._file(_depending(route.under(prefix), checks), response_class)
+            self._file(_depending(route.under(prefix), checks, extra_tags), response_class)
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` with ``params`` filled in.

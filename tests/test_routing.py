@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -692,3 +693,76 @@ def test_the_slash_redirect_is_relative_whatever_the_host() -> None:
     # A path starting with // must not become a network-path reference.
     r = client.get("/%2Fevil.example/edit/")
     assert r.headers["location"] == "/%2Fevil.example/edit"
+
+
+# --- route options: response_model and the OpenAPI fields (stored, checked) ------------
+
+
+def test_route_keeps_its_openapi_options_through_include_router() -> None:
+    inner = Router(prefix="/items", tags=["items"])
+
+    @inner.get(
+        "/{item_id}",
+        tags=["read"],
+        summary="Read an item",
+        description="Longer text",
+        deprecated=True,
+        include_in_schema=False,
+        operation_id="read_item",
+        responses={404: {"description": "No such item"}, "4XX": {"description": "Bad"}},
+        response_model=dict,
+    )
+    def read(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    app = App()
+    app.include_router(inner, prefix="/v1", tags=["v1"])
+    (endpoint,) = [e for e in app.router.routes if e.path == "/v1/items/{item_id}"]
+    route = endpoint.route
+    assert route.tags == ("v1", "items", "read")
+    assert route.summary == "Read an item"
+    assert route.description == "Longer text"
+    assert route.deprecated is True
+    assert route.include_in_schema is False
+    assert route.operation_id == "read_item"
+    assert route.responses == {404: {"description": "No such item"}, "4XX": {"description": "Bad"}}
+    assert route.response_model is dict
+    # The defaults document nothing.
+    plain = Route("/", read)
+    assert (plain.tags, plain.summary, plain.deprecated, plain.include_in_schema) == (
+        (),
+        None,
+        False,
+        True,
+    )
+    assert plain.responses == {}
+    assert plain.response_model is None
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"tags": "items"}, TypeError, "tags of route GET '/' must be a list of str"),
+        ({"tags": ["a", 1]}, TypeError, "must be a list of str"),
+        ({"summary": 3}, TypeError, "summary of route GET '/' must be a str"),
+        ({"operation_id": b"x"}, TypeError, "operation_id of route GET '/' must be a str"),
+        ({"deprecated": "yes"}, TypeError, "deprecated of route GET '/' must be a bool"),
+        ({"include_in_schema": 0}, TypeError, "include_in_schema of route GET '/'"),
+        ({"responses": [404]}, TypeError, "responses of route GET '/' must be a dict"),
+        ({"responses": {700: {}}}, ValueError, "700 is not a status code"),
+        ({"responses": {"6XX": {}}}, ValueError, "'6XX' is not a status code"),
+        ({"responses": {404: "missing"}}, TypeError, "the answer for 404 must be a dict"),
+    ],
+)
+def test_route_refuses_bad_openapi_options(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        Route("/", lambda: None, **options)
+
+
+def test_router_tags_must_be_a_list() -> None:
+    with pytest.raises(TypeError, match="tags of Router must be a list of str"):
+        Router(tags="items")
+    with pytest.raises(TypeError, match="tags of include_router must be a list of str"):
+        App().include_router(Router(), tags="x")
