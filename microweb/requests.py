@@ -33,6 +33,7 @@ from microweb._connection import HTTPConnection
 from microweb._context import app_context
 from microweb._memory import DEFAULT_BUDGET, MemoryBudget, over_budget
 from microweb._multipart import FormLimits, parse_multipart, parse_urlencoded
+from microweb._session import Session
 from microweb.datastructures import FormData
 from microweb.exceptions import HTTPException
 from microweb.types import Message, Receive, Scope
@@ -273,6 +274,8 @@ class Request(HTTPConnection):
         if "session" not in self.scope:
             raise RuntimeError("request.session needs SessionMiddleware: install it on the App")
         session: dict[str, Any] = self.scope["session"]
+        if type(session) is Session:
+            session.mark_accessed()  # the answer now depends on the cookie: vary: Cookie
         return session
 
 

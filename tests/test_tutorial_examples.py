@@ -61,6 +61,7 @@ EXAMPLES = [
     "files",
     "sse",
     "testing",
+    "middleware",
 ]
 
 # --- curl, in-process -------------------------------------------------------
@@ -85,6 +86,8 @@ def curl(client: TestClient, command: str) -> str:
             include = head = True
         elif word in ("-N", "-s"):
             pass  # no buffering, no progress meter: the same printed output
+        elif word == "--compressed":
+            headers.append(("accept-encoding", "gzip"))  # and print the body decoded
         elif word == "-X":
             method = next(words)
         elif word == "-d":

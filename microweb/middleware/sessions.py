@@ -15,10 +15,14 @@ Key rotation: ``secret_key`` may be a list; the first key signs, every key
 verifies, so a new key goes first and an old one is dropped once the
 sessions it signed have expired.
 
-The cookie is set on every response while the session holds something
-(which also renews its ``max_age``) and deleted when a session that came
-with a cookie is emptied. WebSocket scopes get ``scope["session"]`` too
-(read only: a handshake's answer cannot set the cookie here).
+The cookie is set when the session changed (compared as JSON, so a change
+inside a nested list counts too) and deleted when a session that came with a
+cookie, or with one that did not verify, is emptied; a request that leaves the
+session as it was gets no ``set-cookie`` (Starlette 1.x's rule: its
+``max_age`` then counts from the last change, not the last visit). A
+response of an app that read ``request.session`` carries ``vary: Cookie``.
+WebSocket scopes get ``scope["session"]`` too (read only: a handshake's
+answer cannot set the cookie here).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from microweb._http.cookies import parse_cookie_header, set_cookie_value
+from microweb._session import Session
 from microweb.middleware._asgi import get_header
 from microweb.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -116,21 +121,27 @@ class SessionMiddleware:
             f"{session_cookie}=null; path={path}; expires=Thu, 01 Jan 1970 00:00:00 GMT; {flags}"
         ).encode("latin-1")
 
-    def load(self, cookie: str) -> dict[str, Any]:
-        """The session in a cookie's value; empty if it is not one we signed, or expired."""
+    def load(self, cookie: str) -> tuple[dict[str, Any], str | None]:
+        """The session in a cookie's value and its JSON text.
+
+        ``({}, None)`` if the cookie is not one we signed, or expired, or not
+        a JSON object.
+        """
         import itsdangerous
 
         try:
             data = self.signer.unsign(cookie.encode("latin-1"), max_age=self.max_age)
-            session = json.loads(b64decode(data, validate=True))
+            text = b64decode(data, validate=True).decode("utf-8")
+            session = json.loads(text)
         except (itsdangerous.BadSignature, binascii.Error, ValueError, UnicodeError):
-            return {}
-        return session if isinstance(session, dict) else {}
+            return {}, None
+        return (session, text) if isinstance(session, dict) else ({}, None)
 
-    def dump(self, session: dict[str, Any]) -> str:
-        """A signed cookie value holding ``session``."""
-        data = b64encode(json.dumps(session).encode("utf-8"))
-        return str(self.signer.sign(data).decode("latin-1"))
+    def dump(self, session: dict[str, Any], text: str | None = None) -> str:
+        """A signed cookie value holding ``session`` (whose JSON is ``text``, when known)."""
+        if text is None:
+            text = json.dumps(session)
+        return str(self.signer.sign(b64encode(text.encode("utf-8"))).decode("latin-1"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -141,7 +152,8 @@ class SessionMiddleware:
         cookie = None
         if header is not None:
             cookie = parse_cookie_header(header.decode("latin-1")).get(self.session_cookie)
-        scope["session"] = self.load(cookie) if cookie else {}
+        loaded, original = self.load(cookie) if cookie else ({}, None)
+        scope["session"] = Session(loaded)
         if kind == "websocket":
             await self.app(scope, receive, send)
             return
@@ -149,14 +161,20 @@ class SessionMiddleware:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 session = scope["session"]
+                added: list[tuple[bytes, bytes]] = []
+                if getattr(session, "accessed", True):  # an app may put a plain dict there
+                    added.append((b"vary", b"Cookie"))
                 if session:
-                    value = self._prefix + self.dump(session).encode("latin-1") + self._attributes
+                    text = json.dumps(session)
+                    if text != original:
+                        cookie_value = self.dump(session, text).encode("latin-1")
+                        added.append(
+                            (b"set-cookie", self._prefix + cookie_value + self._attributes)
+                        )
                 elif cookie:
-                    value = self._delete
-                else:
-                    await send(message)
-                    return
-                message["headers"] = [*message.get("headers", ()), (b"set-cookie", value)]
+                    added.append((b"set-cookie", self._delete))
+                if added:
+                    message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

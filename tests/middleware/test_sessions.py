@@ -13,6 +13,7 @@ from asgi_helpers import handshake_scope, http_scope
 
 from microweb import App, Request
 from microweb.middleware import Middleware, SessionMiddleware
+from microweb.responses import PlainTextResponse, Response
 from microweb.testclient import TestClient
 from microweb.types import Message, Receive, Scope, Send
 from middleware.helpers import handshake
@@ -36,7 +37,50 @@ def make_app(**options: Any) -> App:
         request.session.clear()
         return request.session
 
+    @app.post("/append/{value}")
+    def append(request: Request, value: str) -> dict[str, Any]:
+        request.session["list"].append(value)  # a change inside: no __setitem__ on the session
+        return request.session
+
+    @app.get("/untouched")
+    def untouched() -> str:
+        return "no session here"
+
     return app
+
+
+def test_a_read_sends_no_cookie_and_varies_by_cookie() -> None:
+    client = TestClient(make_app())
+    client.cookies.set("session", starlette_cookie({"user": "ada"}, "k1"))
+    response = client.get("/")
+    assert response.json() == {"user": "ada"}
+    assert "set-cookie" not in response.headers  # unchanged: nothing to write
+    assert response.headers["vary"] == "Cookie"  # but the answer depends on it
+    untouched = client.get("/untouched")
+    assert "vary" not in untouched.headers
+    assert "set-cookie" not in untouched.headers
+
+
+def test_a_change_inside_a_value_is_written() -> None:
+    client = TestClient(make_app())
+    client.cookies.set("session", starlette_cookie({"list": ["a"]}, "k1"))
+    response = client.post("/append/b")
+    assert response.json() == {"list": ["a", "b"]}
+    assert response.headers["set-cookie"].startswith("session=")
+    later = TestClient(make_app())
+    later.cookies.set("session", response.cookies["session"])
+    assert later.get("/").json() == {"list": ["a", "b"]}
+
+
+def test_a_vary_the_app_set_is_kept() -> None:
+    app = App(middleware=[Middleware(SessionMiddleware, secret_key="k1")])
+
+    @app.get("/")
+    def read(request: Request) -> Response:
+        return PlainTextResponse(str(request.session), headers={"vary": "Accept-Language"})
+
+    response = TestClient(app).get("/")
+    assert response.headers.get_list("vary") == ["Accept-Language", "Cookie"]
 
 
 def test_a_session_round_trips_and_is_cleared() -> None:
