@@ -13,16 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import free_port
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Server:
