@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import logging
 import os
 import socket
 import uuid
@@ -68,6 +69,8 @@ __all__ = [
 PRESENCE = "presence"
 #: Cleanup after a client leaves gets this long, even while being cancelled.
 CLEANUP_TIMEOUT = 2.0
+
+logger = logging.getLogger("examples.broadcast")
 
 
 class SubscriberTooSlow(Exception):
@@ -234,7 +237,10 @@ class RedisBroadcaster(Broadcaster):
     """Publish/subscribe and presence through Redis: any number of workers and machines.
 
     ``url`` is a Redis URL (``redis://host:6379/0``); ``prefix`` starts every
-    key and channel name, so several apps can share one Redis.
+    key and channel name, so several apps can share one Redis;
+    ``presence_ttl`` is how long a worker that stopped renewing its key stays
+    listed; ``retry_delay`` is the pause between attempts to get a lost Redis
+    back (meanwhile ``publish`` raises redis-py's ``ConnectionError``).
     """
 
     def __init__(
@@ -244,6 +250,7 @@ class RedisBroadcaster(Broadcaster):
         queue_size: int = 100,
         prefix: str = "chat:",
         presence_ttl: float = 30.0,
+        retry_delay: float = 1.0,
     ) -> None:
         super().__init__(queue_size=queue_size)
         if presence_ttl < 3:
@@ -251,6 +258,7 @@ class RedisBroadcaster(Broadcaster):
         self.url = url
         self.prefix = prefix
         self.presence_ttl = presence_ttl
+        self.retry_delay = retry_delay
         #: Unique per process start: fields of a dead worker are never reused.
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._members: dict[str, str] = {}
@@ -306,27 +314,44 @@ class RedisBroadcaster(Broadcaster):
             await pipe.execute()
 
     async def _read(self, pubsub: PubSub) -> None:
-        """Hand every message of our channels to this process's subscribers."""
+        """Hand every message of our channels to this process's subscribers.
+
+        If Redis goes away, try again every ``retry_delay`` seconds: redis-py
+        reconnects and subscribes again (what was published meanwhile is lost,
+        as pub/sub always loses what nobody was subscribed to hear).
+        """
+        from redis.exceptions import RedisError
+
         start = len(self.prefix)
-        async for message in pubsub.listen():
-            if message["type"] == "pmessage":
-                self._hub.deliver(message["channel"][start:], message["data"])
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    if message["type"] == "pmessage":
+                        self._hub.deliver(message["channel"][start:], message["data"])
+            except RedisError as exc:
+                logger.warning("Redis subscription lost (%s); retrying", exc)
+                await anyio.sleep(self.retry_delay)
 
     async def _heartbeat(self, redis: Redis) -> None:
         """Keep this worker alive in Redis, and its fields equal to its members."""
+        from redis.exceptions import RedisError
+
         mine = f"{self.worker}/"
         while True:
             await anyio.sleep(self.presence_ttl / 3)
-            keys = cast("list[str]", await redis.hkeys(self._online_key))
-            listed = {field for field in keys if field.startswith(mine)}
-            fields = self._fields(self._members)
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._alive_key(self.worker), 1, ex=round(self.presence_ttl))
-                if fields:
-                    pipe.hset(self._online_key, mapping=fields)
-                if stale := listed - fields.keys():  # a leave that raced a heartbeat
-                    pipe.hdel(self._online_key, *stale)
-                await pipe.execute()
+            try:
+                keys = cast("list[str]", await redis.hkeys(self._online_key))
+                listed = {field for field in keys if field.startswith(mine)}
+                fields = self._fields(self._members)
+                async with redis.pipeline(transaction=True) as pipe:
+                    pipe.set(self._alive_key(self.worker), 1, ex=round(self.presence_ttl))
+                    if fields:  # a Redis that restarted empty gets them back too
+                        pipe.hset(self._online_key, mapping=fields)
+                    if stale := listed - fields.keys():  # a leave that raced a heartbeat
+                        pipe.hdel(self._online_key, *stale)
+                    await pipe.execute()
+            except RedisError as exc:
+                logger.warning("Redis presence heartbeat failed (%s); retrying", exc)
 
     def _fields(self, members: dict[str, str]) -> dict[Any, Any]:
         """``{"{worker}/{member}": name}``, the members' fields in the online hash."""

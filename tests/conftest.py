@@ -53,50 +53,71 @@ def free_port() -> int:
         return port
 
 
-def _wait_for_redis(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Return once redis-server answers PING on ``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {process.returncode}")
+class RedisServer:
+    """A real redis-server on 127.0.0.1 that saves nothing to disk; ``url`` is its URL.
+
+    ``stop()`` and ``start()`` again restart it on the same port, empty.
+    """
+
+    def __init__(self, program: str, directory: str) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._command = [
+            *(program, "--bind", "127.0.0.1", "--port", str(self.port)),
+            *("--save", "", "--appendonly", "no", "--dir", directory),
+            *("--logfile", os.path.join(directory, "redis.log")),
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start it, and return once it answers PING."""
+        process = self.process = subprocess.Popen(
+            self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not answer on {port} within {timeout}s")
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A real redis-server of its own on 127.0.0.1, nothing saved to disk; its URL.
-
-    Started for the test and stopped after it (SIGTERM, then SIGKILL).
-    """
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of its own for the test, stopped after it."""
     program = require_program(
         "redis-server", "Debian's package redis-server; scripts/install installs it"
     )
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="microweb-redis-") as directory:
-        process = subprocess.Popen(
-            [
-                *(program, "--bind", "127.0.0.1", "--port", str(port)),
-                *("--save", "", "--appendonly", "no", "--dir", directory),
-                *("--logfile", os.path.join(directory, "redis.log")),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = RedisServer(program, directory)
         try:
-            _wait_for_redis(port, process, timeout=10.0)
-            yield f"redis://127.0.0.1:{port}/0"
+            server.start()
+            yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of the test's own redis-server."""
+    return redis_server.url

@@ -9,12 +9,14 @@ it until the test lets them go: its queue fills while the others go on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
 
 import anyio
 import pytest
+from conftest import RedisServer
 
 from examples.broadcast import (
     MemoryBroadcaster,
@@ -262,3 +264,27 @@ async def test_a_redis_broadcaster_that_stops_takes_its_members_along(redis_url:
         assert await watcher.online() == []
         with pytest.raises(RuntimeError, match="not started"):
             await worker.publish("room", "late")
+
+
+@pytest.mark.anyio
+async def test_a_redis_restart_is_survived(redis_server: RedisServer) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    url = redis_server.url
+    first = RedisBroadcaster(url, presence_ttl=3, retry_delay=0.05)
+    second = RedisBroadcaster(url, presence_ttl=3, retry_delay=0.05)
+    async with first, second, first.subscribe("room") as messages, second.member("ada"):
+        await anyio.to_thread.run_sync(redis_server.stop)
+        await anyio.to_thread.run_sync(redis_server.start)  # empty: the hash is gone
+        with anyio.fail_after(10):
+            while True:  # pub/sub comes back once the reader has subscribed again
+                with contextlib.suppress(RedisConnectionError):  # a pooled, dead connection
+                    await second.publish("room", "back")
+                with anyio.move_on_after(0.2):
+                    assert await messages.__anext__() == "back"
+                    break
+            while True:  # the heartbeat lists its members again
+                with contextlib.suppress(RedisConnectionError):
+                    if await first.online() == ["ada"]:
+                        break
+                await anyio.sleep(0.1)
