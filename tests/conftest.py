@@ -53,6 +53,18 @@ def free_port() -> int:
         return port
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop ``process``: SIGTERM, then SIGKILL if it is still there after ``timeout``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class RedisServer:
     """A real redis-server on 127.0.0.1 that saves nothing to disk; ``url`` is its URL.
 
@@ -92,14 +104,8 @@ class RedisServer:
     def stop(self) -> None:
         """Stop it (SIGTERM, then SIGKILL)."""
         process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            stop_process(process)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from conftest import free_port, stop_process
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -60,13 +60,7 @@ class Server:
         """Stop the server (SIGTERM, then SIGKILL) and return what it printed."""
         if self.output is not None:
             return self.output
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
         self._log.seek(0)
         self.output = self._log.read().decode(errors="replace")
         self._log.close()

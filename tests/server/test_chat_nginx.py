@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, require_program
+from conftest import free_port, require_program, stop_process
 from websockets.sync.client import connect
 
 from .conftest import ROOT, Server
@@ -100,12 +100,7 @@ http {{
             time.sleep(0.05)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def test_websockets_and_sse_pass_through_nginx(nginx: str) -> None:
