@@ -46,7 +46,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -131,7 +131,7 @@ class _Hub:
             subscription.deliver(message)
 
     @contextlib.contextmanager
-    def subscribe(self, channel: str) -> Any:
+    def subscribe(self, channel: str) -> Iterator[Subscription]:
         subscription = Subscription(channel, self.queue_size)
         self.channels.setdefault(channel, set()).add(subscription)
         try:
