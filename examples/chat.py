@@ -175,7 +175,8 @@ async def _relay(messages: Subscription, websocket: WebSocket, done: anyio.Cance
         async for message in messages:
             await websocket.send_text(message)
     except SubscriberTooSlow:
-        await websocket.close(TRY_AGAIN_LATER, "too slow: try again later")
+        with contextlib.suppress(WebSocketDisconnect):  # it may have gone meanwhile
+            await websocket.close(TRY_AGAIN_LATER, "too slow: try again later")
     except WebSocketDisconnect:
         pass  # gone while we sent; _speak sees it too
     done.cancel()
