@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
+import pytest
+
 from microweb.responses import ORJSONResponse
 from microweb.testclient import TestClient
 
@@ -47,3 +52,14 @@ def test_typed_data() -> None:
     r = client.post("/items", json={"name": "pen", "variants": [{"sku": "p1", "price": -1}]})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "variants", 0, "price"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parent.parent / "examples").glob("[!_]*.py")),
+    ids=lambda path: path.stem,
+)
+def test_every_example_imports(path: Path) -> None:
+    # Without CHAT_REDIS_URL examples.chat runs on its in-memory broadcaster.
+    module = importlib.import_module(f"examples.{path.stem}")
+    assert module.__doc__, f"examples/{path.name} has no docstring saying how to run it"

@@ -13,16 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import free_port, stop_process
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Server:
@@ -66,13 +60,7 @@ class Server:
         """Stop the server (SIGTERM, then SIGKILL) and return what it printed."""
         if self.output is not None:
             return self.output
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
         self._log.seek(0)
         self.output = self._log.read().decode(errors="replace")
         self._log.close()

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import require_module, require_program
+from conftest import free_port, require_module, require_program
 from tutorial_pages import PAGES, console_steps, normalize, uvicorn_module
 
-from .conftest import HERE, ROOT, Server, free_port
+from .conftest import HERE, ROOT, Server
 
 APP = "deploy_app:app"
 WORKERS = "2"
