@@ -53,7 +53,7 @@ from microweb.responses import Response
 from microweb.types import Receive, Scope, Send
 from microweb.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-__all__ = ["WebSocketEndpoint", "WebSocketEntry", "WebSocketRoute"]
+__all__ = ["WebSocketEndpoint", "WebSocketEntry", "WebSocketRoute", "close_if_open"]
 
 #: RFC 6455 §7.4.1: the endpoint is going away (the server is shutting down).
 GOING_AWAY = 1001
@@ -241,7 +241,7 @@ class WebSocketEndpoint:
             finally:
                 if registry is not None:
                     registry.discard(stop)
-        await _finish(websocket, GOING_AWAY if stop.cancelled_caught else 1000)
+        await close_if_open(websocket, GOING_AWAY if stop.cancelled_caught else 1000)
 
     async def _feed(self, generator: AsyncGenerator[Any, None], websocket: WebSocket) -> None:
         try:
@@ -298,7 +298,7 @@ async def _watched(feed: Coroutine[Any, Any, None], websocket: WebSocket) -> Non
         raise error
 
 
-async def _finish(websocket: WebSocket, code: int) -> None:
+async def close_if_open(websocket: WebSocket, code: int) -> None:
     """Close with ``code`` what is still open (accepted or not) while the client is there."""
     if (
         websocket.application_state in (WebSocketState.CONNECTING, WebSocketState.CONNECTED)
