@@ -81,9 +81,10 @@ def _depending(route: BaseRoute, checks: tuple[DependsMarker, ...]) -> BaseRoute
     """``route`` with ``checks`` run before its own dependencies."""
     if not checks:
         return route
-    if not isinstance(route, Route):
+    if not isinstance(route, (Route, WebSocketRoute)):
         raise TypeError(
-            f"dependencies= cannot apply to {route!r}: only HTTP routes take dependencies"
+            f"dependencies= cannot apply to {route!r}: only HTTP and WebSocket routes take "
+            "dependencies"
         )
     return route.under("", checks)
 
@@ -281,13 +282,20 @@ class RouteDecorators(abc.ABC):
     options = _verb("OPTIONS", "handle OPTIONS requests to ``path`` (instead of the 204)")
 
     def add_websocket_route(
-        self, path: str, endpoint: Callable[..., Any], *, name: str | None = None
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> WebSocketRoute:
         """Add the WebSocket handler ``endpoint`` for ``path``; return the WebSocketRoute.
 
         A Router puts its prefix in front of ``path``.
         """
-        route = WebSocketRoute(self._route_path(path), endpoint, name=name)
+        route = WebSocketRoute(
+            self._route_path(path), endpoint, name=name, dependencies=dependencies
+        )
         self.add(route)
         return route
 
@@ -301,11 +309,14 @@ class RouteDecorators(abc.ABC):
         self.add(mount)
         return mount
 
-    def websocket(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+    def websocket(
+        self, path: str, *, name: str | None = None, dependencies: Sequence[Any] | None = None
+    ) -> Callable[[F], F]:
         """Decorator: register the function as the WebSocket handler of ``path``.
 
         The function is returned unchanged; ``name`` (its name by default) is
-        for ``url_path_for``::
+        for ``url_path_for``; ``dependencies`` (``[Depends(check)]``) run
+        before it, their values unused::
 
             @app.websocket("/rooms/{room}")
             async def room(websocket: WebSocket, room: str) -> None:
@@ -315,7 +326,7 @@ class RouteDecorators(abc.ABC):
         self._check_path("websocket", path)
 
         def register(endpoint: F) -> F:
-            self.add_websocket_route(path, endpoint, name=name)
+            self.add_websocket_route(path, endpoint, name=name, dependencies=dependencies)
             return endpoint
 
         return register
