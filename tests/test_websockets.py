@@ -834,3 +834,44 @@ def test_a_websocket_handler_taking_a_body_is_refused_when_added() -> None:
         @app.websocket("/items")
         async def items(websocket: WebSocket, item: Item) -> None:
             await websocket.accept()
+
+
+# --- found by Starlette's tests (docs/websockets.md) -----------------------------------
+
+
+@pytest.mark.anyio
+async def test_close_after_the_client_left_sends_nothing() -> None:
+    peer = WebSocketPeer()
+    websocket = WebSocket(websocket_scope(), peer.receive, peer.send)
+    await websocket.accept()
+    peer.push({"type": "websocket.disconnect", "code": 1001})
+    assert [text async for text in websocket.iter_text()] == []
+    peer.gone = True  # a server may refuse anything after the disconnect
+    await websocket.close()  # a `finally: await websocket.close()` stays quiet
+    assert websocket.application_state is WebSocketState.DISCONNECTED
+    assert [m["type"] for m in peer.sent] == ["websocket.accept"]
+
+
+def test_accept_takes_raw_header_pairs() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        with pytest.raises(ValueError, match="invalid header value"):
+            await WebSocket(scope, receive, send).accept(headers=[(b"x-bad", b"a\r\nb")])
+        websocket.client_state = WebSocketState.CONNECTED  # the first one received connect
+        await websocket.accept(headers=[(b"x-raw", b"bytes"), ("x-text", "str")])
+        await websocket.close()
+
+    with TestClient(app).websocket_connect("/") as session:
+        assert session.extra_headers == [(b"x-raw", b"bytes"), (b"x-text", b"str")]
+
+
+def test_status_names_the_websocket_close_codes() -> None:
+    from microweb import status
+
+    assert status.WS_1000_NORMAL_CLOSURE == 1000
+    assert status.WS_1008_POLICY_VIOLATION == 1008
+    assert status.WS_1013_TRY_AGAIN_LATER == 1013
+    names = [name for name in vars(status) if name.startswith("WS_")]
+    assert len(names) == 15
+    assert all(name.startswith(f"WS_{getattr(status, name)}_") for name in names)
+    assert not set(names) & set(status.__all__)  # __all__ keeps the HTTP statuses
