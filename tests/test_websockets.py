@@ -875,3 +875,25 @@ def test_status_names_the_websocket_close_codes() -> None:
     assert len(names) == 15
     assert all(name.startswith(f"WS_{getattr(status, name)}_") for name in names)
     assert not set(names) & set(status.__all__)  # __all__ keeps the HTTP statuses
+
+
+def test_leaving_the_session_cancels_an_app_that_ignores_the_disconnect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from microweb._websocket_session import WebSocketTestSession
+
+    monkeypatch.setattr(WebSocketTestSession, "grace_period", 0.05)
+    app = App()
+    events: list[str] = []
+
+    @app.websocket("/ws")
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            await anyio.sleep_forever()  # never receives: the disconnect goes unread
+        finally:
+            events.append("finally")
+
+    with TestClient(app).websocket_connect("/ws"):
+        pass  # leaving returns (no hang) once the grace period has passed
+    assert events == ["finally"]
