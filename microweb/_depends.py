@@ -9,8 +9,8 @@ for one request in three steps:
    make one 422, and then nothing has been called;
 2. the dependencies are called, deepest first, each once per request when
    ``use_cache`` (the default), with the Request, temporary Response and
-   BackgroundTasks the handler gets; a generator dependency is run to its
-   ``yield`` and kept;
+   BackgroundTasks the handler gets (on a WebSocket route: the WebSocket); a
+   generator dependency is run to its ``yield`` and kept;
 3. ``teardown``, once the response is sent and its background tasks ran,
    resumes the kept generators in reverse order, throwing in the handler's
    exception if it raised; a teardown that raises is logged (logger
@@ -37,6 +37,7 @@ from microweb.concurrency import run_in_threadpool
 from microweb.exceptions import RequestValidationError
 from microweb.requests import Request
 from microweb.types import Receive, Scope
+from microweb.websockets import WebSocket
 
 __all__ = ["Solver"]
 
@@ -61,10 +62,18 @@ class Solver:
         "tasks",
         "temporary",
         "values",
+        "websocket",
     )
 
-    def __init__(self, scope: Scope, receive: Receive, status_code: int) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        status_code: int,
+        websocket: WebSocket | None = None,
+    ) -> None:
         self.scope = scope
+        self.websocket = websocket  # what a WebSocket route's bindings get as the connection
         self.receive = receive
         self.status_code = status_code  # what a temporary Response starts with
         context = app_context(scope)
@@ -130,12 +139,20 @@ class Solver:
                 kwargs[name] = self.tasks
         for name in binding.request_names:
             kwargs[name] = self._request()
+        for name in binding.websocket_names:
+            kwargs[name] = self._websocket(binding)
         return kwargs
 
     def _request(self) -> Request:
         if self.request is None:
             self.request = Request(self.scope, self.receive)
         return self.request
+
+    def _websocket(self, binding: Binding) -> WebSocket:
+        if self.websocket is None:  # an override met on an HTTP route
+            names = ", ".join(repr(name) for name in binding.websocket_names)
+            raise TypeError(f"parameter {names} wants a WebSocket, but this is an HTTP request")
+        return self.websocket
 
     async def _call(self, dependency: Dependency) -> Any:
         fn = dependency.call

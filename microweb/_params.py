@@ -4,7 +4,7 @@
 nowhere else. Each handler parameter is classified by the rules of SPEC.md
 ("Handler parameters", "Typed request data"), first match wins:
 
-1. annotated ``Request`` (or a subclass)  -> the request
+1. annotated ``Request`` (or a subclass)  -> the request (``WebSocket``: the connection)
 2. annotated ``Response``                 -> a temporary response to set status/headers/cookies on
 3. annotated ``BackgroundTasks``          -> tasks run after the response is sent
 4. a marker (``microweb.params``)         -> its source: path, query, header, cookie, body
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as dataclass_replace
 from typing import Any, NamedTuple
 
@@ -65,6 +65,7 @@ from microweb.params import REQUIRED, BodyMarker, DependsMarker, Marker
 from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
+from microweb.websockets import WebSocket
 
 __all__ = ["Binding", "Bound", "Dependency", "bind_endpoint", "depends_list", "type_hints"]
 
@@ -96,8 +97,10 @@ class Binding:
         body: BodyReader | None = None,
         dependencies: tuple[tuple[str | None, Dependency], ...] = (),
         reached: frozenset[str] = frozenset(),
+        websocket_names: tuple[str, ...] = (),
     ) -> None:
         self.request_names = request_names
+        self.websocket_names = websocket_names  # a WebSocket route's connection
         self.response_names = response_names
         self.background_names = background_names
         self.values = values
@@ -120,10 +123,17 @@ class Binding:
             request_names
             or response_names
             or background_names
+            or websocket_names
             or self.query
             or body
             or dependencies
         )
+
+    def tree(self) -> Iterator[Binding]:
+        """This binding and those of its dependencies, all the way down."""
+        yield self
+        for _, dependency in self.dependencies:
+            yield from dependency.binding.tree()
 
     def bind(
         self, scope: Scope, receive: Receive, status_code: int, read: BodyRead | None = None
@@ -290,6 +300,7 @@ def bind_endpoint(
     hints = type_hints(endpoint, where)
 
     request_names: list[str] = []
+    websocket_names: list[str] = []
     response_names: list[str] = []
     background_names: list[str] = []
     values: list[ValueParam] = []
@@ -319,6 +330,8 @@ def bind_endpoint(
         source = None if marker is None else marker.source
         if source is None and isinstance(annotation, type) and issubclass(annotation, Request):
             request_names.append(name)
+        elif source is None and isinstance(annotation, type) and issubclass(annotation, WebSocket):
+            websocket_names.append(name)
         elif source is None and annotation is Response:
             response_names.append(name)
         elif (
@@ -348,7 +361,7 @@ def bind_endpoint(
     for _, dependency in dependencies:
         reached |= dependency.binding.reached
     unreached = [n for n in path_params if n not in reached]
-    if unreached and not (request_names or takes_kwargs or chain):
+    if unreached and not (request_names or websocket_names or takes_kwargs or chain):
         names = ", ".join(repr(n) for n in unreached)
         raise ValueError(
             f"path parameter {names} of {where} is not a parameter of the handler; "
@@ -380,6 +393,7 @@ def bind_endpoint(
         body=body,
         dependencies=tuple(dependencies),
         reached=frozenset(reached),
+        websocket_names=tuple(websocket_names),
     )
 
 

@@ -160,6 +160,13 @@ class Route(BaseRoute):
             where,
             checks=checks,
         )
+        for found in binding.tree():
+            if found.websocket_names:
+                raise TypeError(
+                    f"parameter {found.websocket_names[0]!r} of {where} (or of a dependency) "
+                    "is a WebSocket, which only a WebSocket route has; register the handler "
+                    "with @app.websocket, or take a Request"
+                )
         init = object.__setattr__  # frozen: the one place the attributes are set
         init(self, "path", path)
         init(self, "endpoint", endpoint)

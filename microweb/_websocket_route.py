@@ -45,15 +45,17 @@ from anyio.abc import TaskGroup
 
 from microweb._context import app_context
 from microweb._convertors import Convertor
+from microweb._depends import Solver
 from microweb._matcher import CompiledPath, compile_path
-from microweb._params import Binding, bind_endpoint, type_hints
+from microweb._params import Binding, bind_endpoint, depends_list, type_hints
 from microweb._route_base import BaseRoute, path_for
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
+from microweb.params import DependsMarker
 from microweb.responses import Response
 from microweb.types import Receive, Scope, Send
 from microweb.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-__all__ = ["WebSocketEndpoint", "WebSocketEntry", "WebSocketRoute"]
+__all__ = ["WebSocketEndpoint", "WebSocketEntry", "WebSocketRoute", "close_if_open"]
 
 #: RFC 6455 §7.4.1: the endpoint is going away (the server is shutting down).
 GOING_AWAY = 1001
@@ -78,67 +80,63 @@ def bind_websocket_endpoint(
     endpoint: Callable[..., Any],
     path_params: dict[str, Convertor[Any]],
     where: str,
-    websocket_type: type,
-) -> tuple[tuple[str, ...], Binding]:
-    """``bind_endpoint`` for a WebSocket handler: ``(websocket names, binding of the rest)``.
+    checks: Sequence[DependsMarker] = (),
+) -> Binding:
+    """``bind_endpoint`` for a WebSocket handler: the HTTP binder, with a WebSocket's limits.
 
-    A parameter annotated ``websocket_type`` (or a subclass), or unannotated
-    and named ``websocket``, gets the connection; the others are bound as
-    for HTTP, from the path and the query string. A handler that asks for a
-    ``Request``, a ``Response`` or ``BackgroundTasks`` is a TypeError: a
-    WebSocket has none of them.
+    A parameter annotated ``WebSocket`` (or a subclass; unannotated and named
+    ``websocket`` too) gets the connection, in the handler and in its
+    dependencies; the others are bound as for HTTP: path, query, header and
+    cookie values, markers and ``Depends``. Anything that needs an HTTP
+    request (a ``Request``, ``Response`` or ``BackgroundTasks``, a body,
+    form or file), in the handler or a dependency, is a TypeError.
     """
     described = f"handler {callable_name(endpoint)!r} of {where}"
     try:
         signature = inspect.signature(endpoint)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot read the signature of {described}: {exc}") from exc
-    hints = type_hints(endpoint, described)
-    names = tuple(
-        name
-        for name, parameter in signature.parameters.items()
-        if (isinstance(hints.get(name), type) and issubclass(hints[name], websocket_type))
-        or (name == "websocket" and name not in hints)
-    )
     target: Callable[..., Any] = endpoint
-    if names:
-        # The rest of the signature, as a stand-in bind_endpoint reads like the handler.
+    parameter = signature.parameters.get("websocket")
+    if parameter is not None and parameter.annotation is inspect.Parameter.empty:
+        # The same handler, its ``websocket`` annotated: what bind_endpoint reads.
+        hints = type_hints(endpoint, described)
+
         def target(**kwargs: Any) -> None: ...
 
-        target.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[p for p in signature.parameters.values() if p.name not in names]
-        )
-        target.__annotations__ = {k: v for k, v in hints.items() if k not in names}
+        target.__signature__ = signature  # type: ignore[attr-defined]
+        target.__annotations__ = {**hints, "websocket": WebSocket}
         target.__qualname__ = callable_name(endpoint)
-    binding = bind_endpoint(target, path_params, where)
-    if binding.request_names or binding.response_names or binding.background_names:
-        raise TypeError(
-            f"{described} takes a Request, Response or BackgroundTasks, which a WebSocket "
-            "handler cannot have; take a WebSocket instead"
-        )
-    if binding.dependencies:
-        raise TypeError(
-            f"{described} takes a Depends parameter, which WebSocket handlers do not "
-            "support yet; call the function in the handler instead"
-        )
-    if binding.body is not None:
-        raise TypeError(
-            f"{described} takes a request body, which a WebSocket handshake has none of; "
-            "read messages with websocket.receive_json() instead"
-        )
-    return names, binding
+    binding = bind_endpoint(target, path_params, where, checks=checks)
+    for found in binding.tree():
+        if found.request_names or found.response_names or found.background_names:
+            names = (*found.request_names, *found.response_names, *found.background_names)
+            raise TypeError(
+                f"{described} takes a Request, Response or BackgroundTasks ({names[0]!r}, "
+                "in it or a dependency), which a WebSocket has none of; take a WebSocket "
+                "instead"
+            )
+        if found.body is not None:
+            raise TypeError(
+                f"{described} takes a request body (in it or a dependency), which a "
+                "WebSocket handshake has none of; read messages with "
+                "websocket.receive_json() instead"
+            )
+    return binding
 
 
 @dataclasses.dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)
 class WebSocketRoute(BaseRoute):
     """One path and its WebSocket handler: an immutable description.
 
-    ``WebSocketRoute(path, endpoint, name=None)``; the name defaults to the
-    function's name. The handler is an ``async def`` function (or an async
-    generator function: a feed, SPEC "WebSockets") taking a parameter
-    annotated ``WebSocket`` and path and query parameters, bound as for
-    ``Route``. It is also an ASGI app on its own, once
-    ``scope["path_params"]`` holds its converted path values.
+    ``WebSocketRoute(path, endpoint, name=None, dependencies=None)``; the name
+    defaults to the function's name. The handler is an ``async def`` function
+    (or an async generator function: a feed, SPEC "WebSockets") taking a
+    parameter annotated ``WebSocket`` and path, query, header and cookie
+    parameters and ``Depends``, bound as for ``Route``; ``dependencies``
+    (``[Depends(check)]``) run first, their values unused. It is also an
+    ASGI app on its own, once ``scope["path_params"]`` holds its converted
+    path values.
 
     Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
     handler, or a parameter that cannot be bound.
@@ -148,12 +146,19 @@ class WebSocketRoute(BaseRoute):
     endpoint: Callable[..., Any]
     name: str
     compiled: CompiledPath
-    binding: Binding  # how the path and query parameters are bound
-    websocket_names: tuple[str, ...]  # the parameters that get the WebSocket
+    binding: Binding  # how each handler parameter is bound
+    dependencies: tuple[DependsMarker, ...]  # run before the handler, values unused
     is_feed: bool  # an async generator function: what it yields is sent
     _own: WebSocketEndpoint
 
-    def __init__(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Any] | None = None,
+    ) -> None:
         if not isinstance(path, str):
             raise TypeError(f"the path of a route must be a str, got {path!r}")
         where = f"WebSocket route {path!r}"
@@ -161,8 +166,9 @@ class WebSocketRoute(BaseRoute):
             raise TypeError(f"the endpoint of {where} must be callable, got {endpoint!r}")
         is_feed = _check_handler(endpoint, where)
         compiled = compile_path(path)
-        names, binding = bind_websocket_endpoint(
-            endpoint, {param.name: param.convertor for param in compiled.params}, where, WebSocket
+        checks = depends_list(dependencies, where)
+        binding = bind_websocket_endpoint(
+            endpoint, {param.name: param.convertor for param in compiled.params}, where, checks
         )
         init = object.__setattr__  # frozen: the one place the attributes are set
         init(self, "path", path)
@@ -170,7 +176,7 @@ class WebSocketRoute(BaseRoute):
         init(self, "name", name if name is not None else getattr(endpoint, "__name__", path))
         init(self, "compiled", compiled)
         init(self, "binding", binding)
-        init(self, "websocket_names", names)
+        init(self, "dependencies", checks)
         init(self, "is_feed", is_feed)
         init(self, "_own", WebSocketEndpoint(self))
 
@@ -178,10 +184,16 @@ class WebSocketRoute(BaseRoute):
         """This route's path with ``params`` filled in, percent-quoted."""
         return path_for(self.name, self.compiled, name, params)
 
-    def under(self, prefix: str) -> WebSocketRoute:
-        if not prefix:
+    def under(self, prefix: str, dependencies: Sequence[DependsMarker] = ()) -> WebSocketRoute:
+        """This route under ``prefix``, ``dependencies`` run before its own."""
+        if not (prefix or dependencies):
             return self
-        return WebSocketRoute(prefix + self.path, self.endpoint, name=self.name)
+        return WebSocketRoute(
+            prefix + self.path,
+            self.endpoint,
+            name=self.name,
+            dependencies=(*dependencies, *self.dependencies),
+        )
 
     def compile(self, default_response_class: type[Response] | None) -> Sequence[WebSocketEntry]:
         return (WebSocketEntry(self.compiled, WebSocketEndpoint(self)),)
@@ -209,7 +221,7 @@ class WebSocketEndpoint:
     def __init__(self, route: WebSocketRoute) -> None:
         self.route = route
         self.binding: Binding = route.binding
-        self.websocket_names = route.websocket_names
+        self.websocket_names = route.binding.websocket_names  # the handler's own
         self.param_names = tuple(param.name for param in route.compiled.params)
         self.is_feed = route.is_feed
 
@@ -223,11 +235,36 @@ class WebSocketEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
+        if self.binding.dependencies:
+            await self._with_dependencies(scope, receive, websocket)
+            return
         kwargs = self.binding.bind(scope, receive, 200).kwargs
-        if self.websocket_names:
-            kwargs = dict(kwargs)  # a passthrough binding hands out the scope's own dict
-            for name in self.websocket_names:
-                kwargs[name] = websocket
+        # A binding with WebSocket names is never a passthrough: kwargs is its own dict.
+        for name in self.websocket_names:
+            kwargs[name] = websocket
+        await close_if_open(websocket, await self._run(scope, kwargs, websocket))
+
+    async def _with_dependencies(
+        self, scope: Scope, receive: Receive, websocket: WebSocket
+    ) -> None:
+        """``__call__`` for a route with dependencies: solved first, torn down when it ends.
+
+        As for HTTP (``_depends``): every value is checked before any
+        dependency is called (a failure is the 422 denial); the generator
+        dependencies resume when the handler has ended, before the close.
+        """
+        solver = Solver(scope, receive, 200, websocket)
+        try:
+            kwargs = (await solver.bind(self.binding)).kwargs
+            code = await self._run(scope, kwargs, websocket)
+        except BaseException as exc:
+            await solver.teardown(exc)
+            raise
+        await solver.teardown(None)
+        await close_if_open(websocket, code)
+
+    async def _run(self, scope: Scope, kwargs: dict[str, Any], websocket: WebSocket) -> int:
+        """Run the handler, stopped on shutdown; the close code for what it leaves open."""
         context = app_context(scope)
         registry = None if context is None else context.streams
         with anyio.CancelScope() as stop:
@@ -241,14 +278,15 @@ class WebSocketEndpoint:
             finally:
                 if registry is not None:
                     registry.discard(stop)
-        await _finish(websocket, GOING_AWAY if stop.cancelled_caught else 1000)
+        return GOING_AWAY if stop.cancelled_caught else 1000
 
     async def _feed(self, generator: AsyncGenerator[Any, None], websocket: WebSocket) -> None:
         try:
             if self.websocket_names:
                 await _pump(generator, websocket)  # the handler owns receive
             else:
-                await websocket.accept()
+                if websocket.application_state is WebSocketState.CONNECTING:
+                    await websocket.accept()  # unless a dependency did
                 await _watched(_pump(generator, websocket), websocket)
         finally:
             with anyio.CancelScope(shield=True):
@@ -298,7 +336,7 @@ async def _watched(feed: Coroutine[Any, Any, None], websocket: WebSocket) -> Non
         raise error
 
 
-async def _finish(websocket: WebSocket, code: int) -> None:
+async def close_if_open(websocket: WebSocket, code: int) -> None:
     """Close with ``code`` what is still open (accepted or not) while the client is there."""
     if (
         websocket.application_state in (WebSocketState.CONNECTING, WebSocketState.CONNECTED)

@@ -11,13 +11,16 @@ Entering the session waits for the app's answer to the handshake:
 ``WebSocketDisconnect``, a ``websocket.http.response`` (the denial extension
 the scope offers) raises ``WebSocketDenialResponse`` carrying the response.
 Leaving it sends ``websocket.disconnect`` (unless the test closed already)
-and waits for the app to return, then raises what the app raised. A send
+and waits for the app to return, then raises what the app raised; an app
+that has not returned ``grace_period`` seconds later (it ignores the
+disconnect: it never receives again) is cancelled, so leaving never hangs. A send
 by the app after the client has gone raises ``OSError``, as ASGI spec 2.4
 lets a server do.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import math
 from contextlib import ExitStack
@@ -62,12 +65,14 @@ class _Connection:
         self._to_client, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
         self._to_app.send_nowait({"type": "websocket.connect"})
         self._expected: frozenset[str] = _HANDSHAKE
+        self._stop = anyio.CancelScope()
         self.client_gone = False
         self.error: Exception | None = None
 
     async def run(self) -> None:
         try:
-            await self._app(self._scope, self._inbox.receive, self._send)
+            with self._stop:
+                await self._app(self._scope, self._inbox.receive, self._send)
         except Exception as exc:
             self.error = exc
         finally:
@@ -104,6 +109,10 @@ class _Connection:
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             return None
 
+    def stop(self) -> None:
+        """Cancel the app (it outstayed the session's grace period)."""
+        self._stop.cancel()
+
     def close(self) -> None:
         """The session is over: what the app sent and nobody read is dropped."""
         self._from_app.close()
@@ -119,6 +128,9 @@ class WebSocketTestSession:
     """
 
     __test__ = False  # not a pytest test class
+
+    #: Seconds the app gets to return once the session is left, before it is cancelled.
+    grace_period: float = 1.0
 
     def __init__(
         self,
@@ -166,7 +178,11 @@ class WebSocketTestSession:
         try:
             if not self._closed and not self._app_call.done():
                 self.close(1000)  # the handshake failed: the app may still be waiting
-            self._app_call.result()
+            try:
+                self._app_call.result(timeout=self.grace_period)
+            except concurrent.futures.TimeoutError:  # it ignores the disconnect: cancelled
+                self._portal.call(self._connection.stop)
+                self._app_call.result()
         finally:
             self._closed = True
             self._portal.call(self._connection.close)

@@ -36,6 +36,7 @@ from microweb._endpoint import Endpoint
 from microweb._memory import DEFAULT_BUDGET
 from microweb._route_base import BaseRoute
 from microweb._utils import describe, is_async_callable
+from microweb._websocket_route import close_if_open
 from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
 from microweb.exceptions import HTTPException, WebSocketException
@@ -43,14 +44,19 @@ from microweb.requests import ClientDisconnect, Request
 from microweb.responses import BODYLESS_STATUSES, JSONResponse, PlainTextResponse, Response
 from microweb.routing import RouteDecorators, Router
 from microweb.types import ASGIApp, Message, Receive, Scope, Send
-from microweb.websockets import DENIAL_EXTENSION, WebSocketDisconnect, WebSocketState
+from microweb.websockets import DENIAL_EXTENSION, WebSocket, WebSocketDisconnect, WebSocketState
 
 __all__ = ["App"]
 
 logger = logging.getLogger("microweb")
 
 F = TypeVar("F", bound=Callable[..., Any])
-ExceptionHandler = Callable[[Request, Any], Response | Awaitable[Response]]
+HTTPExceptionHandler = Callable[[Request, Any], Response | Awaitable[Response]]
+# A WebSocket's handler may also close the connection itself and return None.
+WebSocketExceptionHandler = Callable[
+    [WebSocket, Any], Awaitable[Response | None] | Response | None
+]
+ExceptionHandler = HTTPExceptionHandler | WebSocketExceptionHandler
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Mapping[str, Any] | None]]
 MiddlewareSpec = tuple[Callable[..., ASGIApp], Mapping[str, Any]]
 
@@ -250,24 +256,29 @@ class App(RouteDecorators):
                 return handler
         return None
 
-    async def _error_response(self, scope: Scope, receive: Receive, exc: Exception) -> Response:
+    def _handler_for(self, scope: Scope, exc: Exception) -> ExceptionHandler | None:
+        """The handler registered for ``exc``, in the boundary's order; None: the default.
+
+        An ``HTTPException`` looks for its status first, then its class; any
+        other exception for its class, else it is logged as unhandled and the
+        500 handler (if any) answers it.
+        """
         if isinstance(exc, HTTPException):
-            handler = self._exception_handlers.get(exc.status_code) or self._class_handler(exc)
-            if handler is None:
+            return self._exception_handlers.get(exc.status_code) or self._class_handler(exc)
+        handler = self._class_handler(exc)
+        if handler is None:
+            _log_unhandled(scope, exc)
+            handler = self._exception_handlers.get(500)
+        return handler
+
+    async def _error_response(self, scope: Scope, receive: Receive, exc: Exception) -> Response:
+        handler = self._handler_for(scope, exc)
+        if handler is None:
+            if isinstance(exc, HTTPException):
                 return _http_exception_response(exc)
-        else:
-            handler = self._class_handler(exc)
-            if handler is None:
-                _log_unhandled(scope, exc)
-                handler = self._exception_handlers.get(500)
-                if handler is None:
-                    return self._server_error(exc)
+            return self._server_error(exc)
         try:
-            request = Request(scope, receive)
-            if is_async_callable(handler):
-                result = await handler(request, exc)  # type: ignore[misc]
-            else:
-                result = await run_in_threadpool(handler, request, exc)
+            result = await _call_handler(handler, Request(scope, receive), exc)
             if not isinstance(result, Response):
                 raise TypeError(
                     f"exception handler {handler!r} returned {type(result).__name__}, "
@@ -334,51 +345,83 @@ class App(RouteDecorators):
             await self._answer_error(scope, receive, send, exc)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The error boundary of websocket scopes (SPEC "WebSockets").
+        """The error boundary of websocket scopes (SPEC "WebSockets", docs/websockets.md).
 
         What an exception becomes depends on what was sent, which the
-        boundary watches: ``WebSocketException`` closes with its code; before
-        accept an ``HTTPException`` is a denial response with its status and
-        detail (where the server offers ``websocket.http.response``, else a
-        close: 1008), anything else is logged and a 500 denial (else a close
-        1011); after accept it is logged and closed 1011, no traceback sent.
+        boundary watches (``_WatchedConnection``). A handler registered for it
+        (looked up as for HTTP: the status of an ``HTTPException``, then the
+        class, then 500 for the unhandled) gets ``(websocket, exc)``: it may
+        close the connection, send a denial response, or return a
+        ``Response``, sent as the denial where the handshake is still open and
+        the server offers ``websocket.http.response``; what it leaves open is
+        closed 1000. Without a handler: ``WebSocketException`` closes with its
+        code; before accept an ``HTTPException`` is a denial response with its
+        status and detail (else a close: 1008), anything else is logged and a
+        500 denial (else a close 1011); after accept an ``HTTPException``
+        closes 1008 with its detail, anything else 1011, no traceback sent.
         A client that left (``WebSocketDisconnect``) is no error.
         """
-        sent = _SentMessages(send)
+        connection = _WatchedConnection(receive, send)
         try:
-            await self.router(scope, receive, sent)
+            await self.router(scope, connection.receive, connection.send)
         except WebSocketDisconnect:
             return
         except Exception as exc:
-            await self._close_for_error(scope, receive, sent, exc)
+            await self._answer_websocket_error(scope, connection, exc)
+
+    async def _answer_websocket_error(
+        self, scope: Scope, connection: _WatchedConnection, exc: Exception
+    ) -> None:
+        if isinstance(exc, WebSocketException):
+            handler = self._class_handler(exc)  # expected: never logged
+        else:
+            handler = self._handler_for(scope, exc)
+        if handler is not None:
+            websocket = connection.websocket(scope)
+            try:
+                result = await _call_handler(handler, websocket, exc)
+                if result is not None and not isinstance(result, Response):
+                    raise TypeError(
+                        f"exception handler {handler!r} returned {type(result).__name__}; "
+                        "for a WebSocket it returns None or a Response"
+                    )
+            except WebSocketDisconnect:
+                return  # the client left meanwhile
+            except Exception as handler_exc:
+                _log_unhandled(scope, handler_exc)
+                exc = handler_exc  # answered below as any unhandled error
+            else:
+                if result is None:
+                    await close_if_open(websocket, 1000)
+                    return
+                if connection.may_deny(scope):
+                    await connection.deny(scope, result)
+                    return
+                # A Response cannot be sent after accept: closed as without the handler.
+        await self._close_for_error(scope, connection, exc)
 
     async def _close_for_error(
-        self, scope: Scope, receive: Receive, sent: _SentMessages, exc: Exception
+        self, scope: Scope, connection: _WatchedConnection, exc: Exception
     ) -> None:
-        expected = isinstance(exc, (HTTPException, WebSocketException))
-        if not expected:
-            _log_unhandled(scope, exc)
-        if sent.state not in (WebSocketState.CONNECTING, WebSocketState.CONNECTED):
+        """The default answer to ``exc`` (no handler), by what was sent so far."""
+        if connection.sent not in (WebSocketState.CONNECTING, WebSocketState.CONNECTED):
             return  # closed, or a denial response under way: nothing more to say
         if isinstance(exc, WebSocketException):
             code, reason = exc.code, exc.reason
-        elif sent.state is WebSocketState.CONNECTING and DENIAL_EXTENSION in scope.get(
-            "extensions", {}
-        ):
+        elif connection.may_deny(scope):
             response = (
                 _http_exception_response(exc)
                 if isinstance(exc, HTTPException)
                 else self._server_error(exc)
             )
-            with contextlib.suppress(OSError):  # the client left: nobody to answer
-                await response(scope, receive, sent.denial)
+            await connection.deny(scope, response)
             return
         elif isinstance(exc, HTTPException):
             code, reason = 1008, _close_reason(exc.detail)  # RFC 6455: policy violation
         else:
             code, reason = 1011, ""  # RFC 6455: an unexpected condition; no traceback sent
         with contextlib.suppress(OSError):  # the client left: nobody to tell
-            await sent({"type": "websocket.close", "code": code, "reason": reason})
+            await connection.send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def _answer_error(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception
@@ -454,30 +497,67 @@ def _http_exception_response(exc: HTTPException) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-class _SentMessages:
-    """A websocket scope's ``send``, remembering where the handshake got to."""
+class _WatchedConnection:
+    """A websocket scope's ``receive`` and ``send``, remembering where each half got to.
 
-    __slots__ = ("_send", "state")
+    ``sent`` is the application's half (``WebSocketState``), ``received`` the
+    client's: what an error handler's ``WebSocket`` must start from.
+    """
 
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.state = WebSocketState.CONNECTING
+    __slots__ = ("_receive", "_send", "received", "sent")
 
-    async def __call__(self, message: Message) -> None:
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive, self._send = receive, send
+        self.received = self.sent = WebSocketState.CONNECTING
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        kind = message["type"]
+        if kind == "websocket.connect":
+            self.received = WebSocketState.CONNECTED
+        elif kind == "websocket.disconnect":
+            self.received = WebSocketState.DISCONNECTED
+        return message
+
+    async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "websocket.accept":
-            self.state = WebSocketState.CONNECTED
+            self.sent = WebSocketState.CONNECTED
         elif kind == "websocket.close":
-            self.state = WebSocketState.DISCONNECTED
+            self.sent = WebSocketState.DISCONNECTED
         elif kind == "websocket.http.response.start":
-            self.state = WebSocketState.RESPONSE
+            self.sent = WebSocketState.RESPONSE
         elif kind == "websocket.http.response.body" and not message.get("more_body", False):
-            self.state = WebSocketState.DISCONNECTED
+            self.sent = WebSocketState.DISCONNECTED
         await self._send(message)
 
-    async def denial(self, message: Message) -> None:
-        """A response's ``http.response.*`` message, sent as ``websocket.http.response.*``."""
-        await self({**message, "type": "websocket." + message["type"]})
+    def websocket(self, scope: Scope) -> WebSocket:
+        """A ``WebSocket`` on this connection, in the states it is in."""
+        websocket = WebSocket(scope, self.receive, self.send)
+        websocket.client_state, websocket.application_state = self.received, self.sent
+        return websocket
+
+    def may_deny(self, scope: Scope) -> bool:
+        """Whether a denial response can still be sent (before accept, with the extension)."""
+        return self.sent is WebSocketState.CONNECTING and DENIAL_EXTENSION in scope.get(
+            "extensions", {}
+        )
+
+    async def deny(self, scope: Scope, response: Response) -> None:
+        """Send ``response`` as the handshake's denial (``websocket.http.response.*``)."""
+
+        async def send_denial(message: Message) -> None:
+            await self.send({**message, "type": "websocket." + message["type"]})
+
+        with contextlib.suppress(OSError):  # the client left: nobody to answer
+            await response(scope, self.receive, send_denial)
+
+
+async def _call_handler(handler: ExceptionHandler, connection: Any, exc: Exception) -> Any:
+    """Call an exception handler, awaited or in a worker thread."""
+    if is_async_callable(handler):
+        return await handler(connection, exc)  # type: ignore[misc]  # async: awaitable
+    return await run_in_threadpool(handler, connection, exc)
 
 
 def _close_reason(detail: Any) -> str:

@@ -84,13 +84,16 @@ def _depending(
     route: BaseRoute, checks: tuple[DependsMarker, ...], tags: tuple[str, ...] = ()
 ) -> BaseRoute:
     """``route`` with ``checks`` run before its own dependencies, ``tags`` before its own."""
-    if not isinstance(route, Route):
-        if checks:
-            raise TypeError(
-                f"dependencies= cannot apply to {route!r}: only HTTP routes take dependencies"
-            )
+    if isinstance(route, Route):
+        return route.under("", checks, tags)
+    if not checks:
         return route  # tags document HTTP operations only
-    return route.under("", checks, tags)
+    if not isinstance(route, WebSocketRoute):
+        raise TypeError(
+            f"dependencies= cannot apply to {route!r}: only HTTP and WebSocket routes take "
+            "dependencies"
+        )
+    return route.under("", checks)
 
 
 class _MethodTable:
@@ -280,13 +283,20 @@ class RouteDecorators(abc.ABC):
     options = _verb("OPTIONS", "handle OPTIONS requests to ``path`` (instead of the 204)")
 
     def add_websocket_route(
-        self, path: str, endpoint: Callable[..., Any], *, name: str | None = None
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        dependencies: Sequence[Any] | None = None,
     ) -> WebSocketRoute:
         """Add the WebSocket handler ``endpoint`` for ``path``; return the WebSocketRoute.
 
         A Router puts its prefix in front of ``path``.
         """
-        route = WebSocketRoute(self._route_path(path), endpoint, name=name)
+        route = WebSocketRoute(
+            self._route_path(path), endpoint, name=name, dependencies=dependencies
+        )
         self.add(route)
         return route
 
@@ -300,11 +310,14 @@ class RouteDecorators(abc.ABC):
         self.add(mount)
         return mount
 
-    def websocket(self, path: str, *, name: str | None = None) -> Callable[[F], F]:
+    def websocket(
+        self, path: str, *, name: str | None = None, dependencies: Sequence[Any] | None = None
+    ) -> Callable[[F], F]:
         """Decorator: register the function as the WebSocket handler of ``path``.
 
         The function is returned unchanged; ``name`` (its name by default) is
-        for ``url_path_for``::
+        for ``url_path_for``; ``dependencies`` (``[Depends(check)]``) run
+        before it, their values unused::
 
             @app.websocket("/rooms/{room}")
             async def room(websocket: WebSocket, room: str) -> None:
@@ -314,7 +327,7 @@ class RouteDecorators(abc.ABC):
         self._check_path("websocket", path)
 
         def register(endpoint: F) -> F:
-            self.add_websocket_route(path, endpoint, name=name)
+            self.add_websocket_route(path, endpoint, name=name, dependencies=dependencies)
             return endpoint
 
         return register

@@ -143,3 +143,22 @@ HTTP_413_CONTENT_TOO_LARGE = 413
 HTTP_414_URI_TOO_LONG = 414
 HTTP_416_RANGE_NOT_SATISFIABLE = 416
 HTTP_422_UNPROCESSABLE_CONTENT = 422
+
+# WebSocket close codes (RFC 6455 §7.4.1 and the IANA "WebSocket Close Code Number"
+# registry), under the names other Python frameworks use: ``status.WS_1008_POLICY_VIOLATION``.
+# Outside ``__all__``, which holds the HTTP statuses: a star-import brings those only.
+WS_1000_NORMAL_CLOSURE = 1000
+WS_1001_GOING_AWAY = 1001
+WS_1002_PROTOCOL_ERROR = 1002
+WS_1003_UNSUPPORTED_DATA = 1003
+WS_1005_NO_STATUS_RCVD = 1005  # never sent: what a close without a code is reported as
+WS_1006_ABNORMAL_CLOSURE = 1006  # never sent: the connection was lost
+WS_1007_INVALID_FRAME_PAYLOAD_DATA = 1007
+WS_1008_POLICY_VIOLATION = 1008
+WS_1009_MESSAGE_TOO_BIG = 1009
+WS_1010_MANDATORY_EXT = 1010
+WS_1011_INTERNAL_ERROR = 1011
+WS_1012_SERVICE_RESTART = 1012
+WS_1013_TRY_AGAIN_LATER = 1013
+WS_1014_BAD_GATEWAY = 1014
+WS_1015_TLS_HANDSHAKE = 1015  # never sent: the TLS handshake failed

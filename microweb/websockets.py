@@ -197,12 +197,14 @@ class WebSocket(HTTPConnection):
     async def accept(
         self,
         subprotocol: str | None = None,
-        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
     ) -> None:
         """Accept the handshake, with the ``subprotocol`` chosen and extra response ``headers``.
 
         ``subprotocol`` should be one the client offered
-        (``websocket.scope["subprotocols"]``).
+        (``websocket.scope["subprotocols"]``). ``headers`` are a mapping or
+        ``(name, value)`` pairs, as ``str`` or as raw ASGI ``bytes`` (Latin-1);
+        each is checked as a response header is.
         """
         if self.application_state is not WebSocketState.CONNECTING:
             raise RuntimeError(
@@ -211,11 +213,22 @@ class WebSocket(HTTPConnection):
         if self.client_state is WebSocketState.CONNECTING:
             await self.receive()  # websocket.connect
         pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
-        raw = [encode_header(name, value) for name, value in pairs]
+        raw = [encode_header(_text(name), _text(value)) for name, value in pairs]
         await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": raw})
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        """Close the connection with ``code`` (before ``accept``: refuse the handshake)."""
+        """Close the connection with ``code`` (before ``accept``: refuse the handshake).
+
+        After the client has left (``websocket.disconnect`` received) there is
+        nobody to tell: the WebSocket is marked closed and nothing is sent (ASGI
+        spec 2.4: a server may refuse any message after the disconnect).
+        """
+        if self.client_state is WebSocketState.DISCONNECTED and self.application_state in (
+            WebSocketState.CONNECTING,
+            WebSocketState.CONNECTED,
+        ):
+            self.application_state = WebSocketState.DISCONNECTED
+            return
         await self.send(_close_message(code, reason))
 
     async def send_denial_response(self, response: Any) -> None:
@@ -323,6 +336,11 @@ async def _until_disconnect(receive: Callable[[], Awaitable[T]]) -> AsyncIterato
             yield await receive()
     except WebSocketDisconnect:
         pass
+
+
+def _text(value: str | bytes) -> str:
+    """A header name or value given as raw ASGI bytes, as the str ``encode_header`` checks."""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def _check_mode(mode: str) -> None:

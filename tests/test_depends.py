@@ -264,15 +264,20 @@ def test_two_markers_on_one_parameter_are_refused() -> None:
         App().add_route("/d", handler)
 
 
-def test_websocket_handler_with_depends_is_refused() -> None:
+def test_websocket_handler_with_depends_is_bound() -> None:
+    # Was refused ("not supported yet") until WebSocket routes took dependencies
+    # (issue 17); tests/test_websocket_params.py has the rules.
     def dep() -> int:
         return 1
 
     async def handler(websocket: WebSocket, value: Annotated[int, Depends(dep)]) -> None:
-        pass
+        await websocket.accept()
+        await websocket.send_json(value)
 
-    with pytest.raises(TypeError, match="Depends"):
-        App().add_websocket_route("/ws", handler)
+    app = App()
+    app.add_websocket_route("/ws", handler)
+    with TestClient(app).websocket_connect("/ws") as session:
+        assert session.receive_json() == 1
 
 
 def test_route_router_include_and_app_dependencies_run_outermost_first() -> None:
@@ -313,18 +318,25 @@ def test_dependencies_must_be_depends_objects() -> None:
         Router(dependencies=Depends(check))
 
 
-def test_router_dependencies_refuse_a_websocket_route() -> None:
+def test_router_dependencies_apply_to_a_websocket_route() -> None:
+    # Was refused ("only HTTP routes take dependencies") until WebSocket routes
+    # took dependencies (issue 17).
+    checked: list[str] = []
+
     def check() -> None:
-        pass
+        checked.append("check")
 
     router = Router()
 
     @router.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
-        pass
+        await websocket.accept()
 
-    with pytest.raises(TypeError, match="only HTTP routes take dependencies"):
-        App().include_router(router, dependencies=[Depends(check)])
+    app = App()
+    app.include_router(router, dependencies=[Depends(check)])
+    with TestClient(app).websocket_connect("/ws"):
+        pass
+    assert checked == ["check"]
 
 
 def test_a_handler_without_dependencies_gets_no_solver() -> None:

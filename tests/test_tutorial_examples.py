@@ -60,6 +60,7 @@ EXAMPLES = [
     "stream",
     "files",
     "sse",
+    "rooms",
     "testing",
     "middleware",
 ]

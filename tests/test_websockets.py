@@ -834,3 +834,157 @@ def test_a_websocket_handler_taking_a_body_is_refused_when_added() -> None:
         @app.websocket("/items")
         async def items(websocket: WebSocket, item: Item) -> None:
             await websocket.accept()
+
+
+# --- found by Starlette's tests (docs/websockets.md) -----------------------------------
+
+
+@pytest.mark.anyio
+async def test_close_after_the_client_left_sends_nothing() -> None:
+    peer = WebSocketPeer()
+    websocket = WebSocket(websocket_scope(), peer.receive, peer.send)
+    await websocket.accept()
+    peer.push({"type": "websocket.disconnect", "code": 1001})
+    assert [text async for text in websocket.iter_text()] == []
+    peer.gone = True  # a server may refuse anything after the disconnect
+    await websocket.close()  # a `finally: await websocket.close()` stays quiet
+    assert websocket.application_state is WebSocketState.DISCONNECTED
+    assert [m["type"] for m in peer.sent] == ["websocket.accept"]
+
+
+def test_accept_takes_raw_header_pairs() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        with pytest.raises(ValueError, match="invalid header value"):
+            await WebSocket(scope, receive, send).accept(headers=[(b"x-bad", b"a\r\nb")])
+        websocket.client_state = WebSocketState.CONNECTED  # the first one received connect
+        await websocket.accept(headers=[(b"x-raw", b"bytes"), ("x-text", "str")])
+        await websocket.close()
+
+    with TestClient(app).websocket_connect("/") as session:
+        assert session.extra_headers == [(b"x-raw", b"bytes"), (b"x-text", b"str")]
+
+
+def test_status_names_the_websocket_close_codes() -> None:
+    from microweb import status
+
+    assert status.WS_1000_NORMAL_CLOSURE == 1000
+    assert status.WS_1008_POLICY_VIOLATION == 1008
+    assert status.WS_1013_TRY_AGAIN_LATER == 1013
+    names = [name for name in vars(status) if name.startswith("WS_")]
+    assert len(names) == 15
+    assert all(name.startswith(f"WS_{getattr(status, name)}_") for name in names)
+    assert not set(names) & set(status.__all__)  # __all__ keeps the HTTP statuses
+
+
+def test_leaving_the_session_cancels_an_app_that_ignores_the_disconnect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from microweb._websocket_session import WebSocketTestSession
+
+    monkeypatch.setattr(WebSocketTestSession, "grace_period", 0.05)
+    app = App()
+    events: list[str] = []
+
+    @app.websocket("/ws")
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            await anyio.sleep_forever()  # never receives: the disconnect goes unread
+        finally:
+            events.append("finally")
+
+    with TestClient(app).websocket_connect("/ws"):
+        pass  # leaving returns (no hang) once the grace period has passed
+    assert events == ["finally"]
+
+
+# --- shutdown and feed clean-up, on both backends (SPEC "WebSockets") ------------------
+
+
+def lifespan_peer() -> tuple[WebSocketPeer, dict[str, Any]]:
+    """A server's lifespan side (a queue serves it as well as a websocket) and its scope."""
+    return WebSocketPeer(first={"type": "lifespan.startup"}), {"type": "lifespan", "state": {}}
+
+
+@pytest.mark.anyio
+async def test_a_feed_that_owns_receive_is_closed_1001_on_shutdown_and_its_finally_runs() -> None:
+    app = App()
+    app.shutdown_grace_period = 0.05
+    finished = anyio.Event()
+
+    @app.websocket("/feed")
+    async def feed(websocket: WebSocket) -> AsyncIterator[str]:
+        await websocket.accept(subprotocol="ticks")
+        try:
+            while True:
+                yield "tick"
+                await websocket.receive_text()  # waits here when shutdown comes
+        finally:
+            finished.set()
+
+    lifespan, lifespan_scope = lifespan_peer()
+    peer = WebSocketPeer()
+    async with anyio.create_task_group() as group:
+        group.start_soon(app, lifespan_scope, lifespan.receive, lifespan.send)
+        assert (await lifespan.next())["type"] == "lifespan.startup.complete"
+        group.start_soon(app, websocket_scope("/feed"), peer.receive, peer.send)
+        assert (await peer.next())["subprotocol"] == "ticks"
+        assert (await peer.next())["text"] == "tick"
+        lifespan.push({"type": "lifespan.shutdown"})
+        assert (await peer.next()) == {"type": "websocket.close", "code": 1001}
+        assert (await lifespan.next())["type"] == "lifespan.shutdown.complete"
+    assert finished.is_set()
+
+
+@pytest.mark.anyio
+async def test_a_handler_that_ends_within_the_grace_period_closes_as_it_likes() -> None:
+    app = App()
+    app.shutdown_grace_period = 5  # never reached: the handler ends first
+
+    @app.websocket("/ws")
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await app.shutdown_event.wait()
+        await websocket.send_text("bye")
+        await websocket.close(4000, "shutting down")
+
+    lifespan, lifespan_scope = lifespan_peer()
+    peer = WebSocketPeer()
+    async with anyio.create_task_group() as group:
+        group.start_soon(app, lifespan_scope, lifespan.receive, lifespan.send)
+        assert (await lifespan.next())["type"] == "lifespan.startup.complete"
+        group.start_soon(app, websocket_scope("/ws"), peer.receive, peer.send)
+        assert (await peer.next())["type"] == "websocket.accept"
+        lifespan.push({"type": "lifespan.shutdown"})
+        with anyio.fail_after(2):
+            assert (await peer.next())["text"] == "bye"
+            assert (await peer.next())["code"] == 4000
+            assert (await lifespan.next())["type"] == "lifespan.shutdown.complete"
+
+
+@pytest.mark.anyio
+async def test_a_feeds_finally_runs_when_it_raises_and_it_closes_1011(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = App()
+    finished: list[str] = []
+
+    @app.websocket("/feed")
+    async def feed() -> AsyncIterator[str]:
+        try:
+            yield "one"
+            raise ValueError("broken feed")
+        finally:
+            finished.append("finally")
+
+    peer = WebSocketPeer()
+    with caplog.at_level(logging.ERROR, logger="microweb"), anyio.fail_after(5):
+        await app(websocket_scope("/feed"), peer.receive, peer.send)
+    assert [m["type"] for m in peer.sent] == [
+        "websocket.accept",
+        "websocket.send",
+        "websocket.close",
+    ]
+    assert peer.sent[-1]["code"] == 1011
+    assert finished == ["finally"]
