@@ -293,8 +293,12 @@ class _APIKey(_Scheme):
         auto_error: bool = True,
     ) -> None:
         super().__init__(scheme_name=scheme_name, description=description, auto_error=auto_error)
+        self.name = self._checked_name(name)
+
+    @staticmethod
+    def _checked_name(name: str) -> str:
         _check_text("name", name)
-        self.name = name
+        return name
 
     def _scheme(self) -> dict[str, Any]:
         return {"type": "apiKey", "in": self.where, "name": self.name}
@@ -317,19 +321,12 @@ class APIKeyHeader(_APIKey):
 
     where = "header"
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        scheme_name: str | None = None,
-        description: str | None = None,
-        auto_error: bool = True,
-    ) -> None:
-        super().__init__(
-            name=name, scheme_name=scheme_name, description=description, auto_error=auto_error
-        )
+    @staticmethod
+    def _checked_name(name: str) -> str:
+        _check_text("name", name)
         if TOKEN.fullmatch(name) is None:
             raise ValueError(f"invalid header name {name!r}: expected an RFC 9110 token")
+        return name
 
     async def __call__(self, request: Request) -> str | None:
         return self._check(request.headers.get(self.name))
