@@ -24,6 +24,10 @@ password) is the app's own dependency on top of it. The rules are FastAPI's
   colon) answer 401 even with ``auto_error=False``: the client tried and
   failed, and saying so beats treating it as anonymous.
 
+Two rules differ from FastAPI's, both on the safe side: ``Bearer`` with no
+token is a 401 for ``OAuth2PasswordBearer`` too (FastAPI hands it the empty
+string), and Basic credentials may be UTF-8 (FastAPI reads ASCII only).
+
 The authorization header is split by ``microweb._http.auth`` (RFC 9110 §11).
 Credentials are never logged and never shown by ``repr``. Compare a secret
 with ``secrets.compare_digest``, which takes the same time wherever the

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from microweb import App, Router
+from microweb import App, Request, Router
 from microweb.exceptions import HTTPException
 from microweb.params import Depends
 from microweb.security import (
@@ -287,6 +287,34 @@ def test_in_dependencies_of_app_router_include_and_route() -> None:
     assert_401(client.get("/api/items", headers={"authorization": "Bearer t"}), "APIKey")
     assert client.get("/open", headers={"x-key": "k", **basic(b"a:b")}).json() == "ok"
     assert_401(client.get("/open", headers={"x-key": "k"}), "Basic")
+
+
+def test_one_scheme_named_twice_reads_once_per_request() -> None:
+    calls = []
+
+    class CountingBearer(HTTPBearer):
+        async def __call__(self, request: Request) -> HTTPAuthorizationCredentials | None:
+            calls.append(request.url.path)
+            return await super().__call__(request)
+
+    bearer = CountingBearer()
+
+    async def user(token: Annotated[HTTPAuthorizationCredentials, Depends(bearer)]) -> str:
+        return token.credentials.upper()
+
+    app = App()
+
+    @app.get("/both", dependencies=[Depends(bearer)])
+    async def both(
+        name: Annotated[str, Depends(user)],
+        token: Annotated[HTTPAuthorizationCredentials, Depends(bearer)],
+    ) -> list[str]:
+        return [name, token.credentials]
+
+    client = TestClient(app)
+    assert client.get("/both", headers={"authorization": "Bearer ab"}).json() == ["AB", "ab"]
+    assert calls == ["/both"]
+    assert_401(client.get("/both"), "Bearer")
 
 
 def test_dependency_overrides_replace_a_scheme() -> None:
