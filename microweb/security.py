@@ -138,14 +138,14 @@ class _HTTPScheme(_Scheme):
     """A scheme of the ``authorization`` header answered as ``HTTPAuthorizationCredentials``."""
 
     #: The scheme's name as OpenAPI writes it (lower case); compared case-insensitively.
-    http_scheme = ""
+    _http_scheme = ""
 
     def _scheme(self) -> dict[str, Any]:
-        return {"type": "http", "scheme": self.http_scheme}
+        return {"type": "http", "scheme": self._http_scheme}
 
     async def __call__(self, request: Request) -> HTTPAuthorizationCredentials | None:
         scheme, credentials = split_authorization(request.headers.get("authorization"))
-        if not credentials or scheme.lower() != self.http_scheme:
+        if not credentials or scheme.lower() != self._http_scheme:
             self._missing()
             return None
         return HTTPAuthorizationCredentials(scheme, credentials)
@@ -159,7 +159,7 @@ class HTTPBearer(_HTTPScheme):
     Bearer``, or None with ``auto_error=False``.
     """
 
-    http_scheme = "bearer"
+    _http_scheme = "bearer"
     challenge = "Bearer"
 
     def __init__(
@@ -189,7 +189,7 @@ class HTTPDigest(_HTTPScheme):
     ``www-authenticate: Digest``, or None with ``auto_error=False``.
     """
 
-    http_scheme = "digest"
+    _http_scheme = "digest"
     challenge = "Digest"
 
 
@@ -286,7 +286,7 @@ class _APIKey(_Scheme):
     """A key sent in a header, a cookie or the query string, handed over as a str."""
 
     challenge = "APIKey"  # FastAPI's: no standard challenge exists for an API key
-    where = ""  # OpenAPI's ``in``
+    _where = ""  # OpenAPI's ``in``
 
     def __init__(
         self,
@@ -305,7 +305,7 @@ class _APIKey(_Scheme):
         return name
 
     def _scheme(self) -> dict[str, Any]:
-        return {"type": "apiKey", "in": self.where, "name": self.name}
+        return {"type": "apiKey", "in": self._where, "name": self.name}
 
     def _check(self, key: str | None) -> str | None:
         if not key:
@@ -323,7 +323,7 @@ class APIKeyHeader(_APIKey):
     ``name`` must be a header name (an RFC 9110 token).
     """
 
-    where = "header"
+    _where = "header"
 
     @staticmethod
     def _checked_name(name: str) -> str:
@@ -339,7 +339,7 @@ class APIKeyHeader(_APIKey):
 class APIKeyCookie(_APIKey):
     """An API key in the cookie ``name``; missing or empty: 401, or None."""
 
-    where = "cookie"
+    _where = "cookie"
 
     async def __call__(self, request: Request) -> str | None:
         return self._check(request.cookies.get(self.name))
@@ -348,7 +348,7 @@ class APIKeyCookie(_APIKey):
 class APIKeyQuery(_APIKey):
     """An API key in the query parameter ``name``; missing or empty: 401, or None."""
 
-    where = "query"
+    _where = "query"
 
     async def __call__(self, request: Request) -> str | None:
         return self._check(request.query_params.get(self.name))
