@@ -82,6 +82,17 @@ PUBLIC = {
     "microweb.middleware.httpsredirect": {"HTTPSRedirectMiddleware"},
     "microweb.middleware.sessions": {"SessionMiddleware"},
     "microweb.staticfiles": {"StaticFiles"},
+    "microweb.security": {
+        "APIKeyCookie",
+        "APIKeyHeader",
+        "APIKeyQuery",
+        "HTTPAuthorizationCredentials",
+        "HTTPBasic",
+        "HTTPBasicCredentials",
+        "HTTPBearer",
+        "HTTPDigest",
+        "OAuth2PasswordBearer",
+    },
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }

@@ -10,5 +10,6 @@ module per area; import a rule from its module:
 - ``conditional``: entity tags and conditional requests (RFC 9110 §8.8.3, §13);
 - ``ranges``: byte ranges and ``multipart/byteranges`` (RFC 9110 §14);
 - ``disposition``: ``content-disposition`` (RFC 6266, RFC 8187);
+- ``auth``: ``authorization`` and its challenges (RFC 9110 §11), Basic (RFC 7617);
 - ``urls``: the characters a URL keeps unquoted (RFC 3986) and the query string.
 """
