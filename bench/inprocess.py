@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import apps as registry
-from bench.check import Endpoint, endpoints, verify
+from bench.check import Endpoint, concrete, endpoints, supported, verify
 from bench.driver import ASGIApp, Channel, lifespan
 from bench.servers import wait_for_quiet
 
@@ -50,6 +50,8 @@ class Started:
     app: ASGIApp
     state: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    # Conditional endpoints as made to this app (its own ETag), by name.
+    made: dict[str, Endpoint] = field(default_factory=dict)
 
 
 @asynccontextmanager
@@ -68,6 +70,10 @@ async def started(
 
 async def batch(run: Started, target: Endpoint, number: int) -> float:
     """Seconds for ``number`` requests of ``target`` to ``run``'s app, one after another."""
+    if target.etag_of is not None:
+        if target.name not in run.made:
+            run.made[target.name] = await concrete(run.app, target, run.state)
+        target = run.made[target.name]
     template = target.request.scope(run.state)
     state = run.state
     app = run.app
@@ -106,6 +112,7 @@ async def time_endpoint(
     if settings.quiet_wait:
         # The machine is shared: let other work end first (this thread waits).
         await asyncio.to_thread(wait_for_quiet, max_wait=settings.quiet_wait)
+    runs = [run for run in runs if supported(run.name, target)]
     counts = {run.name: await calibrate(run, target, settings) for run in runs}
     samples: dict[str, list[float]] = {run.name: [] for run in runs}
     for round_number in range(settings.rounds):
