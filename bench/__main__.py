@@ -11,11 +11,11 @@ A run narrowed with ``--app`` or ``--endpoint`` writes to the temp dir
 unless ``--out`` says where, so it never overwrites part of a full run's
 results.
 
-Parts: inprocess, scale, callgrind, http, memory (and report). ``--app`` and
+Parts: inprocess, scale, callgrind, http, websocket, memory, idle (and report). ``--app`` and
 ``--endpoint`` (repeatable) narrow any part; without ``--app`` every installed
 framework runs, except: ``python -m bench callgrind`` and the quick runs count
-raw and microweb only, and the quick HTTP and memory runs serve raw, microweb
-and Starlette. Apps whose framework is not installed are
+raw and microweb only, and the quick HTTP, websocket, memory and idle runs
+serve raw, microweb and Starlette. Apps whose framework is not installed are
 skipped with a note: ``pip install -r bench/requirements.txt`` for them all.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 from bench import apps as registry
 from bench import callgrind, report
 
-PARTS = ["inprocess", "scale", "callgrind", "http", "memory"]
+PARTS = ["inprocess", "scale", "callgrind", "http", "websocket", "memory", "idle"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -76,7 +76,7 @@ def chosen_apps(args: argparse.Namespace, part: str) -> list[str]:
         wanted = list(dict.fromkeys(args.app))
     elif part == "callgrind" and (args.quick or args.parts):
         wanted = list(callgrind.DEFAULT_APPS)
-    elif args.quick and part in ("http", "memory"):
+    elif args.quick and part in ("http", "websocket", "memory", "idle"):
         wanted = ["raw", "microweb", "starlette"]
     else:
         wanted = list(registry.APPS)
@@ -87,7 +87,7 @@ def chosen_apps(args: argparse.Namespace, part: str) -> list[str]:
 
 
 def run_part(part: str, args: argparse.Namespace) -> dict[str, Any] | None:
-    from bench import http_load, inprocess, memory, scale
+    from bench import http_load, idle, inprocess, memory, scale, websocket_load
     from bench.check import endpoint
 
     names = chosen_apps(args, part)
@@ -110,8 +110,12 @@ def run_part(part: str, args: argparse.Namespace) -> dict[str, Any] | None:
         if args.quick and only is None:
             only = ["/plaintext", "/json"]
         return http_load.run(names, args.quick, only)
+    if part == "websocket":
+        return websocket_load.run(names, args.quick)
     if part == "memory":
         return memory.run(names, args.quick)
+    if part == "idle":
+        return idle.run(names, args.quick)
     raise ValueError(part)
 
 

@@ -1,9 +1,9 @@
 """Results on disk: ``results.json``, ``results.md`` and ``benchmarks.png``.
 
 ``results.json`` holds one entry per part (``inprocess``, ``scale``, ``http``,
-``memory``, ``callgrind``) and ``meta`` (date, versions, Python, CPU). Running
-one part again replaces that entry only, and the Markdown and the plot are
-rebuilt from whatever the file holds.
+``websocket``, ``memory``, ``idle``, ``callgrind``) and ``meta`` (date,
+versions, Python, CPU). Running one part again replaces that entry only, and
+the Markdown and the plot are rebuilt from whatever the file holds.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import apps as registry
+from bench import report_connections
 
 PACKAGES = [
     "microweb",
@@ -378,7 +379,7 @@ def problems(results: dict[str, Any]) -> list[str]:
     for kind in ("download", "upload"):
         for figures in results.get("memory", {}).get(kind, {}).values():
             found += [f"memory: {line}" for line in figures.get("problems", [])]
-    return found
+    return found + report_connections.problems(results)
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -438,6 +439,10 @@ def markdown(results: dict[str, Any]) -> str:
             "## Memory: peak server RSS growth over the warmed-up baseline\n",
             memory_table(results["memory"]),
         ]
+    if "websocket" in results:
+        out.append(report_connections.websocket_section(results["websocket"]))
+    if "idle" in results:
+        out.append(report_connections.idle_section(results["idle"]))
     logs = results.get("http", {}).get("server_logs", {})
     if logs:
         out += [

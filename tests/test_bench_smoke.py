@@ -140,3 +140,45 @@ def test_every_app_pushes_and_echoes(
             return problems
 
     assert asyncio.run(run()) == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_websocket_timing_runs_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process WebSocket timing gives every app a figure for echo and push."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv("MICROWEB_BENCH_DATA", str(tmp_path / "data"))
+    load = importlib.import_module("bench.websocket_load")
+    apps = installed_apps()
+    settings = load.Settings(echo_messages=5, push_messages=5, rounds=1)
+    part = asyncio.run(load.measure_inprocess(apps, settings, extra_routes=3))
+    assert part["problems"] == {app: [] for app in apps}
+    assert {kind: sorted(row) for kind, row in part["us_per_message"].items()} == {
+        "echo": sorted(apps),
+        "push": sorted(apps),
+    }
+
+
+def test_quick_websocket_and_idle_runs_over_uvicorn(tmp_path: Path) -> None:
+    """``python -m bench websocket idle --quick`` for raw and microweb: figures, no problems."""
+    command = [sys.executable, "-m", "bench", "websocket", "idle", "--quick"]
+    command += ["--out", str(tmp_path), "--app", "raw", "--app", "microweb"]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "MICROWEB_BENCH_DATA": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    websocket, idle = results["websocket"], results["idle"]
+    assert websocket["uvicorn"]["problems"] == {"raw": [], "microweb": []}
+    for kind in ("echo", "push"):
+        assert sorted(websocket["uvicorn"]["messages_per_second"][kind]) == ["microweb", "raw"]
+    for kind in ("ws", "sse"):
+        assert {app: idle[kind][app]["problems"] for app in ("raw", "microweb")} == {
+            "raw": [],
+            "microweb": [],
+        }
+    assert "## Memory per idle connection" in (tmp_path / "results.md").read_text()

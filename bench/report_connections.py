@@ -1,0 +1,106 @@
+"""The Markdown of the long-lived connection parts: ``websocket`` and ``idle``.
+
+``bench.report`` calls these when ``results.json`` holds those parts; each
+returns the section's text (tables with the ratio to raw of the same run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import apps as registry
+
+TIMES, DASH = "\u00d7", "\u2013"
+
+
+def _names(rows: dict[str, dict[str, Any]]) -> list[str]:
+    seen = {name for row in rows.values() for name in row}
+    return [name for name in registry.APPS if name in seen]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio_rows(rows: dict[str, dict[str, float]], fmt: str, unit: str) -> list[list[str]]:
+    names = _names(rows)
+    body = []
+    for kind, row in rows.items():
+        raw = row.get("raw")
+        cells = []
+        for name in names:
+            value = row.get(name)
+            if value is None:
+                cells.append(DASH)
+            elif raw and name != "raw":
+                cells.append(f"{value:{fmt}} ({value / raw:.2f}{TIMES})")
+            else:
+                cells.append(f"{value:{fmt}}")
+        body.append([f"{kind} ({unit})", *cells])
+    return body
+
+
+def websocket_section(part: dict[str, Any]) -> str:
+    settings = part["settings"]
+    out = [
+        "## WebSockets: echo round trips and server push\n",
+        f"In-process: µs per message ({TIMES} raw; lower is better), the median of "
+        f"{settings['rounds']} interleaved rounds, one connection of "
+        f"{settings['echo_messages']:,} sequential round trips (echo) or "
+        f"{settings['push_messages']:,} pushed texts (push) per sample.\n",
+    ]
+    rows = part["inprocess"]["us_per_message"]
+    out.append(_table(["in-process", *_names(rows)], _ratio_rows(rows, ".2f", "µs/message")))
+    if "uvicorn" in part:
+        rows = part["uvicorn"]["messages_per_second"]
+        out += [
+            f"\nOver uvicorn (websockets-sansio, one worker, core 0) with the `websockets` "
+            f"client on core 1, compression off: messages per second ({TIMES} raw; higher is "
+            f"better), the best of {settings['http_rounds']} interleaved rounds of "
+            f"{settings['http_echo_messages']:,} round trips / "
+            f"{settings['http_push_messages']:,} pushed texts.\n",
+            _table(["over uvicorn", *_names(rows)], _ratio_rows(rows, ",.0f", "messages/s")),
+        ]
+    return "\n".join(out)
+
+
+def idle_section(part: dict[str, Any]) -> str:
+    kinds = {"ws": "WebSockets (`/ws/echo`)", "sse": "SSE clients (`/sse/idle`)"}
+    names = [n for n in registry.APPS if any(n in part.get(k, {}) for k in kinds)]
+    body = []
+    for kind, label in kinds.items():
+        row = part.get(kind, {})
+        raw = row.get("raw", {}).get("kib_per_connection")
+        cells = []
+        for name in names:
+            figures = row.get(name)
+            if not figures or figures["problems"]:
+                cells.append(DASH)
+                continue
+            value = figures["kib_per_connection"]
+            ratio = f" ({value / raw:.2f}{TIMES})" if raw and name != "raw" else ""
+            cells.append(f"{value:.1f}{ratio}")
+        body.append([f"{part['connections']:,} idle {label}", *cells])
+    return "\n".join(
+        [
+            "## Memory per idle connection: server RSS growth, KiB per connection\n",
+            "A fresh uvicorn per app and kind, warmed up; the growth of its VmRSS with every "
+            f"connection open and idle, over the baseline, divided by the connections "
+            f"({TIMES} raw).\n",
+            _table(["KiB per connection", *names], body),
+        ]
+    )
+
+
+def problems(results: dict[str, Any]) -> list[str]:
+    found = []
+    ws = results.get("websocket", {})
+    for where in ("inprocess", "uvicorn"):
+        for lines in ws.get(where, {}).get("problems", {}).values():
+            found += [f"websocket: {line}" for line in lines]
+    for kind in ("ws", "sse"):
+        for figures in results.get("idle", {}).get(kind, {}).values():
+            found += [f"idle: {line}" for line in figures.get("problems", [])]
+    return found
