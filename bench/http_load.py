@@ -191,7 +191,10 @@ def load_once(
         before, start = cpu_seconds(pid), time.monotonic()
         with RssSampler(pid, interval=0.05) as rss:
             figures = parse_wrk(wrk(server, target, settings.duration, settings, script))
-        figures["server_cpu_share"] = (cpu_seconds(pid) - before) / (time.monotonic() - start)
+        used = cpu_seconds(pid) - before
+        figures["server_cpu_share"] = used / (time.monotonic() - start)
+        # What a request costs the server, however much of its core it got.
+        figures["server_cpu_us_per_request"] = used / max(figures["requests"], 1) * 1e6
         figures["server_rss_mib"] = rss.peak_kib / 1024
         figures["waited_for_quiet_s"] = round(waited, 1)
         if not best or figures["server_cpu_share"] > best["server_cpu_share"]:
@@ -296,5 +299,10 @@ def _row(
     return f"{endpoint_name:<16} " + ", ".join(cells)
 
 
-def run(names: list[str], quick: bool, only: list[str] | None = None) -> dict[str, Any]:
-    return measure(names, Settings.quick() if quick else Settings(), only)
+def run(
+    names: list[str], quick: bool, only: list[str] | None = None, busy: bool = False
+) -> dict[str, Any]:
+    settings = Settings.quick() if quick else Settings()
+    if busy:  # never quiet: no waiting, no retries; read the server's CPU per request
+        settings.retries, settings.max_quiet_wait = 0, 0
+    return measure(names, settings, only)

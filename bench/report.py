@@ -186,17 +186,29 @@ def callgrind_table(part: dict[str, Any]) -> str:
 def http_tables(part: dict[str, Any]) -> str:
     rows = part["results"]
     names = _apps_in(rows)
-    rps, p99, rss = [], [], []
+    rps: list[list[str]] = []
+    p99: list[list[str]] = []
+    rss: list[list[str]] = []
+    cpu: list[list[str]] = []
     for endpoint, row in rows.items():
         raw = row.get("raw", {}).get("requests_per_second")
-        rps_cells, p99_cells, rss_cells = [], [], []
+        raw_cpu = row.get("raw", {}).get("server_cpu_us_per_request")
+        rps_cells: list[str] = []
+        p99_cells: list[str] = []
+        rss_cells: list[str] = []
+        cpu_cells: list[str] = []
         for name in names:
             figures = row.get(name)
             if figures is None:
-                rps_cells.append(DASH)
-                p99_cells.append(DASH)
-                rss_cells.append(DASH)
+                for cells in (rps_cells, p99_cells, rss_cells, cpu_cells):
+                    cells.append(DASH)
                 continue
+            mine = figures.get("server_cpu_us_per_request")
+            if mine is None:
+                cpu_cells.append(DASH)
+            else:
+                ratio = f" ({mine / raw_cpu:.2f}{TIMES})" if raw_cpu and name != "raw" else ""
+                cpu_cells.append(f"{mine:.1f}{ratio}")
             flag = " ⚠" if figures["non_2xx"] or figures["socket_errors"] else ""
             if figures.get("server_cpu_share", 1.0) < STARVED:
                 flag += " †"
@@ -208,12 +220,15 @@ def http_tables(part: dict[str, Any]) -> str:
         rps.append([f"`{endpoint}`", *rps_cells])
         p99.append([f"`{endpoint}`", *p99_cells])
         rss.append([f"`{endpoint}`", *rss_cells])
+        cpu.append([f"`{endpoint}`", *cpu_cells])
     return (
         _table([f"requests/s ({TIMES} raw)", *names], rps)
         + "\n"
         + _table(["p99 latency, ms", *names], p99)
         + "\n"
         + _table(["server peak RSS, MiB", *names], rss)
+        + "\n"
+        + _table([f"server CPU µs/request, best round ({TIMES} raw)", *names], cpu)
     )
 
 
@@ -406,7 +421,12 @@ def markdown(results: dict[str, Any]) -> str:
             "## In-process: µs per request\n",
             "`await app(scope, receive, send)` in a loop, apps interleaved; the median of "
             f"{results['inprocess']['settings']['rounds']} rounds; 1,000 extra routes "
-            "registered first.\n",
+            "registered first"
+            + (
+                "; timed by the process's CPU time (`--busy`).\n"
+                if results["inprocess"]["settings"].get("cpu_time")
+                else ".\n"
+            ),
             inprocess_table(results["inprocess"]),
         ]
     if "callgrind" in results:

@@ -46,7 +46,7 @@ def websocket_section(part: dict[str, Any]) -> str:
     settings = part["settings"]
     out = [
         "## WebSockets: echo round trips and server push\n",
-        f"In-process: µs per message ({TIMES} raw; lower is better), the median of "
+        f"In-process: CPU µs per message ({TIMES} raw; lower is better), the median of "
         f"{settings['rounds']} interleaved rounds, one connection of "
         f"{settings['echo_messages']:,} sequential round trips (echo) or "
         f"{settings['push_messages']:,} pushed texts (push) per sample.\n",
@@ -63,6 +63,14 @@ def websocket_section(part: dict[str, Any]) -> str:
             f"{settings['http_push_messages']:,} pushed texts.\n",
             _table(["over uvicorn", *_names(rows)], _ratio_rows(rows, ",.0f", "messages/s")),
         ]
+        cpu = part["uvicorn"].get("server_cpu_us_per_message")
+        if cpu:
+            out += [
+                "\nThe server's CPU time per message over uvicorn (the median over rounds; "
+                f"{TIMES} raw, lower is better): what a message costs the server whatever "
+                "else the machine was doing.\n",
+                _table(["server CPU", *_names(cpu)], _ratio_rows(cpu, ".2f", "µs/message")),
+            ]
     return "\n".join(out)
 
 

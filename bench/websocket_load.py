@@ -16,17 +16,20 @@ receive/send pair that plays the one client (like ``inprocess.py``'s
 for it and had answered the one before; an app that reads ahead (Falcon
 reads in a task of its own) waits for the client, as it would under a
 server. One sample is one whole connection of N messages (handshake and
-close included, which N makes small); the figure is the median over rounds
-of the µs per message, apps interleaved.
+close included, which N makes small), timed by the process's CPU time
+(``time.process_time``: on a shared machine, time spent descheduled is not
+the app's); the figure is the median over rounds of the µs per message,
+apps interleaved.
 
 Over uvicorn: every app is served by its own uvicorn (``servers.serve``:
 httptools, uvloop, one worker, uvicorn's default WebSocket implementation,
 websockets-sansio) pinned to core 0, and the ``websockets`` client runs in a
 process pinned to core 1 (``python -m bench.websocket_load --client``),
 compression off on both ends so the figure is not zlib's. Each round runs
-every app once, in a rotating order; an app's figure is its best round in
+every app once, in a rotating order; an app's figures are its best round in
 messages per second (the machine is shared: other work only slows a round
-down).
+down) and the server's CPU time per message (from ``/proc``, the median
+over rounds), which other work on the machine does not inflate.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from bench.check import verify_push, verify_websocket, websocket_scope
 from bench.driver import ASGIApp, Message
 from bench.endpoints import PUSH_MESSAGE, WEBSOCKET_ECHO, WEBSOCKET_PUSH
 from bench.inprocess import Started, started
-from bench.servers import CLIENT_CORE, HOST, ROOT, Server, pinned, serve
+from bench.servers import CLIENT_CORE, HOST, ROOT, Server, cpu_seconds, pinned, serve
 
 KINDS = ("echo", "push")
 
@@ -121,9 +124,9 @@ async def session(app: ASGIApp, state: dict[str, Any], kind: str, n: int) -> flo
         scope, client = websocket_scope(WEBSOCKET_ECHO, state), Client(echo=n)
     else:
         scope, client = websocket_scope(f"{WEBSOCKET_PUSH}?n={n}", state), Client()
-    start = time.perf_counter()
+    start = time.process_time()
     await app(scope, client.receive, client.send)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     if client.received != n:
         raise RuntimeError(f"{kind}: {client.received} of {n} messages came back")
     return elapsed
@@ -212,25 +215,31 @@ def run_client(server: Server, kind: str, n: int) -> dict[str, Any]:
     """One client run against ``server``: messages/s, or the problem."""
     client = [sys.executable, "-m", "bench.websocket_load", "--client", kind]
     command = pinned(CLIENT_CORE, [*client, "--port", str(server.port), "-n", str(n)])
+    before = cpu_seconds(server.process.pid)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=360)
+    used = cpu_seconds(server.process.pid) - before
     if done.returncode != 0:
         return {"problem": f"client failed: {done.stderr.strip()[-500:]}"}
     result: dict[str, Any] = json.loads(done.stdout)
     if result["received"] != n or result["code"] != 1000:
         result["problem"] = f"{result['received']} of {n} messages, close code {result['code']}"
     result["messages_per_second"] = n / result["seconds"]
+    # The server's CPU for the whole connection (handshake included), per message.
+    result["server_cpu_us_per_message"] = used / n * 1e6
     return result
 
 
 def measure_uvicorn(names: list[str], settings: Settings) -> dict[str, Any]:
     """Messages per second over a real uvicorn, echo and push, best of interleaved rounds."""
     table: dict[str, dict[str, float]] = {}
+    cpu: dict[str, dict[str, float]] = {}
     problems: dict[str, list[str]] = {name: [] for name in names}
     with ExitStack() as stack:
         servers = {name: stack.enter_context(serve(name)) for name in names}
         for kind in KINDS:
             n = settings.http_echo_messages if kind == "echo" else settings.http_push_messages
             best: dict[str, float] = {}
+            cpu_samples: dict[str, list[float]] = {name: [] for name in names}
             for name, server in servers.items():  # warm-up, and the check over the wire
                 warm = run_client(server, kind, min(n, 100))
                 if "problem" in warm:
@@ -244,9 +253,12 @@ def measure_uvicorn(names: list[str], settings: Settings) -> dict[str, Any]:
                         problems[name].append(f"{kind} over uvicorn: {result['problem']}")
                         continue
                     best[name] = max(best.get(name, 0.0), result["messages_per_second"])
+                    cpu_samples[name].append(result["server_cpu_us_per_message"])
             table[kind] = best
+            cpu[kind] = {name: statistics.median(v) for name, v in cpu_samples.items() if v}
             print("  uvicorn " + _row(kind, best, "messages/s", lower=False))
-    return {"problems": problems, "messages_per_second": table}
+            print("  uvicorn " + _row(kind, cpu[kind], "server CPU µs/message", lower=True))
+    return {"problems": problems, "messages_per_second": table, "server_cpu_us_per_message": cpu}
 
 
 def _row(kind: str, row: dict[str, float], unit: str, lower: bool) -> str:
