@@ -59,9 +59,9 @@ class Settings:
     echo_messages: int = 2_000
     push_messages: int = 10_000
     rounds: int = 7  # in-process
-    http_rounds: int = 5  # over uvicorn
-    http_echo_messages: int = 5_000
-    http_push_messages: int = 50_000
+    http_rounds: int = 3  # over uvicorn
+    http_echo_messages: int = 2_000
+    http_push_messages: int = 20_000
 
     @classmethod
     def quick(cls) -> Settings:
