@@ -22,6 +22,9 @@ from typing import Any
 
 from bench import apps as registry
 from bench import report_connections
+from bench.tables import DASH, TIMES, ratio_rows
+from bench.tables import apps_in as _apps_in
+from bench.tables import table as _table
 
 PACKAGES = [
     "microweb",
@@ -39,7 +42,6 @@ PACKAGES = [
     "msgspec",
     "python-multipart",
 ]
-TIMES, DASH = "\u00d7", "\u2013"  # the multiplication sign and the en dash of the tables
 STARVED = 0.85  # a server that got less of its core than this was competing with other work
 PEERS = ["starlette", "fastapi", "blacksheep", "litestar", "falcon"]
 
@@ -130,57 +132,20 @@ def save(directory: Path, results: dict[str, Any]) -> None:
 # --- Markdown --------------------------------------------------------------------------
 
 
-def _apps_in(rows: dict[str, dict[str, Any]]) -> list[str]:
-    seen = {name for row in rows.values() for name in row}
-    return [name for name in registry.APPS if name in seen]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def _fmt_us(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
 
 
 def inprocess_table(part: dict[str, Any]) -> str:
     rows = part["us_per_request"]
-    names = _apps_in(rows)
-    body = []
-    for endpoint, row in rows.items():
-        raw = row.get("raw")
-        cells = []
-        for name in names:
-            value = row.get(name)
-            if value is None:
-                cells.append(DASH)
-            elif raw and name != "raw":
-                cells.append(f"{_fmt_us(value)} ({value / raw:.1f}{TIMES})")
-            else:
-                cells.append(_fmt_us(value))
-        body.append([f"`{endpoint}`", *cells])
-    return _table([f"µs/request ({TIMES} raw)", *names], body)
+    body = ratio_rows(rows, _fmt_us, 1, lambda endpoint: f"`{endpoint}`")
+    return _table([f"µs/request ({TIMES} raw)", *_apps_in(rows)], body)
 
 
 def callgrind_table(part: dict[str, Any]) -> str:
     rows = part["instructions_per_request"]
-    names = _apps_in(rows)
-    body = []
-    for endpoint, row in rows.items():
-        raw = row.get("raw")
-        cells = []
-        for name in names:
-            value = row.get(name)
-            if value is None:
-                cells.append(DASH)
-            elif raw and name != "raw":
-                cells.append(f"{value:,.0f} ({value / raw:.2f}{TIMES})")
-            else:
-                cells.append(f"{value:,.0f}")
-        body.append([f"`{endpoint}`", *cells])
-    return _table([f"instructions/request ({TIMES} raw)", *names], body)
+    body = ratio_rows(rows, lambda v: f"{v:,.0f}", 2, lambda endpoint: f"`{endpoint}`")
+    return _table([f"instructions/request ({TIMES} raw)", *_apps_in(rows)], body)
 
 
 def http_tables(part: dict[str, Any]) -> str:

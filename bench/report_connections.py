@@ -9,37 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from bench import apps as registry
-
-TIMES, DASH = "\u00d7", "\u2013"
-
-
-def _names(rows: dict[str, dict[str, Any]]) -> list[str]:
-    seen = {name for row in rows.values() for name in row}
-    return [name for name in registry.APPS if name in seen]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+from bench.tables import DASH, TIMES, ratio_rows
+from bench.tables import apps_in as _names
+from bench.tables import table as _table
 
 
 def _ratio_rows(rows: dict[str, dict[str, float]], fmt: str, unit: str) -> list[list[str]]:
-    names = _names(rows)
-    body = []
-    for kind, row in rows.items():
-        raw = row.get("raw")
-        cells = []
-        for name in names:
-            value = row.get(name)
-            if value is None:
-                cells.append(DASH)
-            elif raw and name != "raw":
-                cells.append(f"{value:{fmt}} ({value / raw:.2f}{TIMES})")
-            else:
-                cells.append(f"{value:{fmt}}")
-        body.append([f"{kind} ({unit})", *cells])
-    return body
+    return ratio_rows(rows, lambda v: f"{v:{fmt}}", 2, lambda kind: f"{kind} ({unit})")
 
 
 def websocket_section(part: dict[str, Any]) -> str:

@@ -119,38 +119,40 @@ def test_every_app_with_websockets_echoes(
     assert asyncio.run(run()) == []
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.parametrize("app_name", installed_apps())
-def test_every_app_pushes_and_echoes(
-    app_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``/ws/push?n=N`` and ``/ws/echo`` in every app (Falcon's too), checked in-process."""
+@pytest.fixture
+def bench_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/ importable, its data files in ``tmp_path``."""
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.setenv("MICROWEB_BENCH_DATA", str(tmp_path / "data"))
-    apps = importlib.import_module("bench.apps")
-    check = importlib.import_module("bench.check")
-    driver = importlib.import_module("bench.driver")
-    app = importlib.import_module(apps.APPS[app_name][0]).create_app(extra_routes=3)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("app_name", installed_apps())
+@pytest.mark.usefixtures("bench_data")
+def test_every_app_pushes_and_echoes(app_name: str) -> None:
+    """``/ws/push?n=N`` and ``/ws/echo`` in every app (Falcon's too), checked in-process."""
+    from bench import apps, check, driver
+
+    app = apps.create(app_name, extra_routes=3)
 
     async def run() -> list[str]:
         async with driver.lifespan(app) as state:
-            problems: list[str] = await check.verify_push(app_name, app, state, count=0)
+            problems = await check.verify_push(app_name, app, state, count=0)
             problems += await check.verify_push(app_name, app, state)
-            problems += await check.verify_websocket(app_name, app, state)
-            return problems
+            return problems + await check.verify_websocket(app_name, app, state)
 
     assert asyncio.run(run()) == []
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_websocket_timing_runs_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("bench_data")
+def test_websocket_timing_runs_in_process() -> None:
     """The in-process WebSocket timing gives every app a figure for echo and push."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    monkeypatch.setenv("MICROWEB_BENCH_DATA", str(tmp_path / "data"))
-    load = importlib.import_module("bench.websocket_load")
+    from bench import websocket_load
+
     apps = installed_apps()
-    settings = load.Settings(echo_messages=5, push_messages=5, rounds=1)
-    part = asyncio.run(load.measure_inprocess(apps, settings, extra_routes=3))
+    settings = websocket_load.Settings(echo_messages=5, push_messages=5, rounds=1)
+    part = asyncio.run(websocket_load.measure_inprocess(apps, settings, extra_routes=3))
     assert part["problems"] == {app: [] for app in apps}
     assert {kind: sorted(row) for kind, row in part["us_per_message"].items()} == {
         "echo": sorted(apps),
