@@ -59,7 +59,13 @@ async def _open_sse(port: int) -> Any:
     head = await reader.readuntil(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(f"GET {SSE_IDLE}: {head[:40]!r}")
-    await reader.readuntil(b"\n\n")  # the first event (a chunk size line before it, if chunked)
+    # The first event (a chunk size line before it, if chunked); lines may end in CR LF.
+    seen = b""
+    while b"\n\n" not in seen and b"\r\n\r\n" not in seen:
+        piece = await reader.read(4096)
+        if not piece:
+            raise ConnectionError(f"GET {SSE_IDLE}: closed before the first event")
+        seen += piece
     return writer
 
 
@@ -136,11 +142,12 @@ def hold(server: Server, kind: str, count: int) -> tuple[int | None, str]:
             time.sleep(0.1)
         return rss, ""
     finally:
-        try:
-            stdin.write("close\n")
-            stdin.flush()
-        except OSError:  # the client is gone already
-            pass
+        if not stdin.closed:
+            try:
+                stdin.write("close\n")
+                stdin.flush()
+            except OSError:  # the client is gone already
+                pass
         try:
             client.wait(60)
         except subprocess.TimeoutExpired:
