@@ -11,11 +11,11 @@ A run narrowed with ``--app`` or ``--endpoint`` writes to the temp dir
 unless ``--out`` says where, so it never overwrites part of a full run's
 results.
 
-Parts: inprocess, scale, callgrind, http, memory (and report). ``--app`` and
+Parts: inprocess, scale, callgrind, http, websocket, memory, idle (and report). ``--app`` and
 ``--endpoint`` (repeatable) narrow any part; without ``--app`` every installed
 framework runs, except: ``python -m bench callgrind`` and the quick runs count
-raw and microweb only, and the quick HTTP and memory runs serve raw, microweb
-and Starlette. Apps whose framework is not installed are
+raw and microweb only, and the quick HTTP, websocket, memory and idle runs
+serve raw, microweb and Starlette. Apps whose framework is not installed are
 skipped with a note: ``pip install -r bench/requirements.txt`` for them all.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -33,7 +34,7 @@ from typing import Any
 from bench import apps as registry
 from bench import callgrind, report
 
-PARTS = ["inprocess", "scale", "callgrind", "http", "memory"]
+PARTS = ["inprocess", "scale", "callgrind", "http", "websocket", "memory", "idle"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -50,6 +51,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="where results go (default bench/results/<date>/; "
         "with --quick, a folder in the temp dir)",
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="a shared machine that is never quiet: in-process and WebSocket figures are "
+        "CPU time, nothing waits for quiet, HTTP runs are not retried",
     )
     callgrind.add_arguments(parser)
     args = parser.parse_args(argv)
@@ -76,7 +83,7 @@ def chosen_apps(args: argparse.Namespace, part: str) -> list[str]:
         wanted = list(dict.fromkeys(args.app))
     elif part == "callgrind" and (args.quick or args.parts):
         wanted = list(callgrind.DEFAULT_APPS)
-    elif args.quick and part in ("http", "memory"):
+    elif args.quick and part in ("http", "websocket", "memory", "idle"):
         wanted = ["raw", "microweb", "starlette"]
     else:
         wanted = list(registry.APPS)
@@ -87,13 +94,13 @@ def chosen_apps(args: argparse.Namespace, part: str) -> list[str]:
 
 
 def run_part(part: str, args: argparse.Namespace) -> dict[str, Any] | None:
-    from bench import http_load, inprocess, memory, scale
+    from bench import http_load, idle, inprocess, memory, scale, websocket_load
     from bench.check import endpoint
 
     names = chosen_apps(args, part)
     only = [endpoint(name).name for name in args.endpoint] if args.endpoint else None
     if part == "inprocess":
-        return inprocess.run(names, args.quick, only)
+        return inprocess.run(names, args.quick, only, args.busy)
     if part == "scale":
         return scale.run(names, args.quick)
     if part == "callgrind":
@@ -109,14 +116,20 @@ def run_part(part: str, args: argparse.Namespace) -> dict[str, Any] | None:
             return None
         if args.quick and only is None:
             only = ["/plaintext", "/json"]
-        return http_load.run(names, args.quick, only)
+        return http_load.run(names, args.quick, only, args.busy)
+    if part == "websocket":
+        return websocket_load.run(names, args.quick)
     if part == "memory":
         return memory.run(names, args.quick)
+    if part == "idle":
+        return idle.run(names, args.quick)
     raise ValueError(part)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # A SIGTERM unwinds like an error, so the servers a part started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parts = args.parts or PARTS
     out = output_dir(args)
     results = report.load(out)

@@ -9,11 +9,16 @@ only where ``CHARSET_EXCEPTIONS`` says the framework cannot be told otherwise.
 ``verify()`` checks one app in-process and returns the problems found (empty
 when the app is right); the HTTP benchmark checks the served app the same way
 with ``compare()`` before loading it.
+
+A conditional endpoint (``etag_of``) is made with ``If-None-Match`` set to
+the ETag the app itself gave for that path: ``with_etag()`` builds that
+request once the ETag is known (fetched first, in-process or over HTTP).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,12 +34,17 @@ from bench.endpoints import (
     LAST_ROUTE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    STATIC_FILES,
+    STATIC_PREFIX,
     STREAM_BODY,
     WEBSOCKET_ECHO,
     WEBSOCKET_MESSAGES,
+    WEBSOCKET_PUSH,
     file_content,
     sse_event,
+    static_dir,
 )
 
 JSON_HEADERS = ((b"content-type", b"application/json"),)
@@ -49,6 +59,34 @@ class Endpoint:
     content_type: str
     kind: str  # how bodies compare: "text", "json", "bytes" or "sse"
     expected: Any  # the body: str, a JSON value, bytes, or a list of SSE events
+    status: int = 200
+    etag_of: str | None = None  # made with If-None-Match: the ETag of this path
+
+
+def with_etag(target: Endpoint, etag: str) -> Endpoint:
+    """``target`` with its ``If-None-Match`` header set to ``etag``."""
+    request = dataclasses.replace(
+        target.request, headers=(*target.request.headers, (b"if-none-match", etag.encode()))
+    )
+    return dataclasses.replace(target, request=request)
+
+
+def static_endpoints() -> list[Endpoint]:
+    """The files of ``/static/``, and the 304 for the small one."""
+    folder = static_dir()
+    found = [
+        Endpoint(
+            f"{STATIC_PREFIX}/{name}",
+            Request("GET", f"{STATIC_PREFIX}/{name}"),
+            OCTET_STREAM,
+            "bytes",
+            (folder / name).read_bytes(),
+        )
+        for name in STATIC_FILES
+    ]
+    small = found[0].name
+    found.append(Endpoint(f"{small} 304", Request("GET", small), "", "empty", b"", 304, small))
+    return found
 
 
 def endpoints() -> list[Endpoint]:
@@ -105,6 +143,7 @@ def endpoints() -> list[Endpoint]:
                 for i in range(SSE_EVENTS)
             ],
         ),
+        *static_endpoints(),
     ]
 
 
@@ -127,6 +166,19 @@ CHARSET_EXCEPTIONS: dict[tuple[str, str], str] = {
 }
 
 
+# (app, endpoint name) -> why the app is not asked that: its framework has no
+# such feature. The app gets no figure there (a dash in the tables).
+UNSUPPORTED: dict[tuple[str, str], str] = {
+    ("litestar", "/static/4k.bin 304"): "Litestar's static files send an ETag but "
+    "ignore If-None-Match: always a 200 with the whole file",
+}
+
+
+def supported(app: str, target: Endpoint) -> bool:
+    """Whether ``app`` is asked ``target`` (see ``UNSUPPORTED``)."""
+    return (app, target.name) not in UNSUPPORTED
+
+
 def compare(
     app: str,
     target: Endpoint,
@@ -136,10 +188,11 @@ def compare(
 ) -> list[str]:
     """What is wrong with one answer (empty when it is right)."""
     where = f"{app} {target.name}"
-    if status != 200:
-        return [f"{where}: status {status}, expected 200 (body {body[:200]!r})"]
+    if status != target.status:
+        return [f"{where}: status {status}, expected {target.status} (body {body[:200]!r})"]
     problems = []
-    if not _same_content_type(app, target, content_type):
+    # RFC 9110 §15.4.5: a 304 may carry the content type or not.
+    if target.status != 304 and not _same_content_type(app, target, content_type):
         problems.append(
             f"{where}: content-type {content_type!r}, expected {target.content_type!r}"
         )
@@ -157,11 +210,25 @@ def compare(
     return problems
 
 
+async def concrete(
+    app: ASGIApp, target: Endpoint, state: dict[str, Any] | None = None
+) -> Endpoint:
+    """``target`` as it is made to ``app``: with the ETag ``app`` gives, if it is conditional."""
+    if target.etag_of is None:
+        return target
+    answer = await call(app, Request("GET", target.etag_of), state)
+    etag = answer.header(b"etag")
+    if answer.status != 200 or etag is None:
+        raise LookupError(f"GET {target.etag_of} answered {answer.status} with no ETag")
+    return with_etag(target, etag.decode("latin-1"))
+
+
 async def verify_endpoint(
     name: str, app: ASGIApp, target: Endpoint, state: dict[str, Any] | None = None
 ) -> list[str]:
     """Every problem with ``app``'s answer to ``target`` (empty when it is right)."""
     try:
+        target = await concrete(app, target, state)
         answer = await call(app, target.request, state)
     except Exception as exc:  # any failure of the app is a failed check
         return [f"{name} {target.name}: raised {type(exc).__name__}: {exc}"]
@@ -183,11 +250,72 @@ async def verify(name: str, app: ASGIApp, state: dict[str, Any] | None = None) -
     """Every problem with ``app``'s answers to the timed endpoints, and a 404 for no route."""
     problems: list[str] = []
     for target in endpoints():
-        problems += await verify_endpoint(name, app, target, state)
+        if supported(name, target):
+            problems += await verify_endpoint(name, app, target, state)
     missing = await call(app, Request("GET", "/no/such/path"), state)
     if missing.status != 404:
         problems.append(f"{name} GET /no/such/path: status {missing.status}, expected 404")
     return problems
+
+
+def websocket_scope(target: str, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The scope of a WebSocket handshake for ``target`` (a path with an optional query)."""
+    path, _, query = target.partition("?")
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "subprotocols": [],
+        "state": dict(state or {}),
+        "extensions": {},
+    }
+
+
+async def _session(
+    app: ASGIApp, target: str, incoming: list[dict[str, Any]], state: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """What ``app`` sends for a WebSocket at ``target`` given ``incoming``, then silence.
+
+    As one client that waits for each answer: a text message is delivered
+    only once every text before it was answered (Falcon reads ahead, and
+    would see the disconnect at the end before it echoed anything).
+    """
+    incoming = [{"type": "websocket.connect"}, *incoming]
+    sent: list[dict[str, Any]] = []
+    changed = asyncio.Event()
+    delivered = 0
+
+    def replies() -> int:
+        return sum(1 for message in sent if message["type"] == "websocket.send")
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        while replies() < delivered and not (sent and sent[-1]["type"] == "websocket.close"):
+            changed.clear()
+            await changed.wait()
+        if incoming:
+            message = incoming.pop(0)
+            delivered += message["type"] == "websocket.receive"
+            return message
+        while not sent or sent[-1]["type"] != "websocket.close":
+            changed.clear()  # as a server: the client leaves once the app has closed
+            await changed.wait()
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        changed.set()
+
+    await asyncio.wait_for(app(websocket_scope(target, state), receive, send), 5)
+    return sent
 
 
 async def verify_websocket(
@@ -199,40 +327,13 @@ async def verify_websocket(
     of ``WEBSOCKET_MESSAGES``, then ``websocket.disconnect``; it must accept,
     then send each message back, in order.
     """
-    incoming: list[dict[str, Any]] = [{"type": "websocket.connect"}]
-    incoming += [{"type": "websocket.receive", "text": text} for text in WEBSOCKET_MESSAGES]
+    incoming: list[dict[str, Any]] = [
+        {"type": "websocket.receive", "text": text} for text in WEBSOCKET_MESSAGES
+    ]
     incoming.append({"type": "websocket.disconnect", "code": 1000})
-    sent: list[dict[str, Any]] = []
-    never = asyncio.Event()
-
-    async def receive() -> dict[str, Any]:
-        if incoming:
-            return incoming.pop(0)
-        await never.wait()  # nothing more will come: the app should have returned
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "scheme": "ws",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "root_path": "",
-        "path": WEBSOCKET_ECHO,
-        "raw_path": WEBSOCKET_ECHO.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000")],
-        "subprotocols": [],
-        "state": dict(state or {}),
-        "extensions": {},
-    }
     where = f"{name} WS {WEBSOCKET_ECHO}"
     try:
-        await asyncio.wait_for(app(scope, receive, send), 5)
+        sent = await _session(app, WEBSOCKET_ECHO, incoming, state)
     except Exception as exc:  # any failure of the app is a failed check
         return [f"{where}: raised {type(exc).__name__}: {exc}"]
     kinds = [message["type"] for message in sent]
@@ -241,6 +342,29 @@ async def verify_websocket(
     echoed = [message.get("text") for message in sent[1:] if message["type"] == "websocket.send"]
     if echoed != WEBSOCKET_MESSAGES:
         return [f"{where}: echoed {echoed!r:.300}, expected {WEBSOCKET_MESSAGES!r:.300}"]
+    return []
+
+
+async def verify_push(
+    name: str, app: ASGIApp, state: dict[str, Any] | None = None, count: int = 25
+) -> list[str]:
+    """Every problem with ``app``'s ``/ws/push?n=count``: accept, ``count`` texts, close 1000."""
+    target = f"{WEBSOCKET_PUSH}?n={count}"
+    where = f"{name} WS {target}"
+    try:
+        sent = await _session(app, target, [], state)
+    except Exception as exc:  # any failure of the app is a failed check
+        return [f"{where}: raised {type(exc).__name__}: {exc}"]
+    expected = [
+        ("websocket.accept", None),
+        *[("websocket.send", PUSH_MESSAGE)] * count,
+        ("websocket.close", None),
+    ]
+    got = [(m["type"], m.get("text")) for m in sent]
+    if got != expected:
+        return [f"{where}: sent {got!r:.300}, expected {expected!r:.300}"]
+    if sent[-1].get("code", 1000) != 1000:
+        return [f"{where}: closed with {sent[-1].get('code')}, expected 1000"]
     return []
 
 
@@ -268,6 +392,7 @@ def _parse(kind: str, body: bytes) -> Any:
         "text": lambda b: b.decode("utf-8"),
         "json": json.loads,
         "bytes": lambda b: b,
+        "empty": lambda b: b,
         "sse": parse_sse,
     }
     return parsers[kind](body)

@@ -19,16 +19,23 @@ first, so ``/r999/items/5`` is the last route registered):
     GET  /file                   a 1 MiB file through the framework's FileResponse
     GET  /stream                 1 MiB as 64 chunks of 16 KiB from an async generator
     GET  /sse                    100 server-sent events "tick" with ids 0..99
+    GET  /static/4k.bin          4 KiB and 1 MiB files (``static_dir()``) through the
+    GET  /static/1m.bin          framework's own static-files app, with an ETag
+    GET  /static/4k.bin          with ``If-None-Match: <the ETag the app gave>``: 304
 
-a WebSocket echo, checked by ``bench.check.verify_websocket`` (not timed yet):
+two WebSocket endpoints, checked by ``bench.check.verify_websocket`` and
+timed by ``bench.websocket_load``:
 
     WS   /ws/echo                each text message sent back, until the client closes
+    WS   /ws/push?n=N            N text messages PUSH_MESSAGE, then a close (1000)
 
-and, for the memory benchmark only (not timed, not in the correctness table):
+and, for the memory benchmarks only (not timed, not in the correctness table):
 
     GET  /bigfile                a 100 MiB file through FileResponse
     POST /upload                 a multipart form with one file field "file":
                                  {"size": <bytes in the file>}
+    GET  /sse/idle               one event "ready", then nothing until the client
+                                 leaves (or IDLE_SECONDS pass): an idle SSE client
 """
 
 from __future__ import annotations
@@ -77,6 +84,14 @@ BIG_FILE_SIZE = 100 * 1024 * 1024
 OCTET_STREAM = "application/octet-stream"
 WEBSOCKET_ECHO = "/ws/echo"
 WEBSOCKET_MESSAGES = ["hello", "", "héllo wörld", "x" * 4096]
+WEBSOCKET_PUSH = "/ws/push"
+PUSH_MESSAGE = "tick"
+PUSH_DEFAULT = 10  # /ws/push without ?n=
+STATIC_PREFIX = "/static"
+# name -> size of the files under static_dir(), served at /static/<name>.
+STATIC_FILES = {"4k.bin": 4 * 1024, "1m.bin": FILE_SIZE}
+SSE_IDLE = "/sse/idle"
+IDLE_SECONDS = 120.0  # an idle SSE stream ends by itself after this: nothing runs unbounded
 
 # The body of /stream: 64 distinct 16 KiB chunks, built once at import so the
 # handlers time the streaming machinery, not the making of bytes.
@@ -97,6 +112,15 @@ def route_numbers(count: int) -> list[int]:
 def sse_event(i: int) -> tuple[str, str, str]:
     """The i-th event as ``(event, id, data)``."""
     return "tick", str(i), f"tick {i}"
+
+
+def push_count(query_string: bytes) -> int:
+    """The N of ``/ws/push?n=N`` (``PUSH_DEFAULT`` when absent or not a number)."""
+    for pair in query_string.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if name == b"n" and value.isdigit():
+            return int(value)
+    return PUSH_DEFAULT
 
 
 def sse_wire(i: int) -> bytes:
@@ -124,6 +148,16 @@ def file_path() -> Path:
 
 def file_content() -> bytes:
     return file_path().read_bytes()
+
+
+def static_dir() -> Path:
+    """The folder of ``/static/`` (made on first use: ``STATIC_FILES``, deterministic content)."""
+    folder = data_dir() / "static"
+    for number, (name, size) in enumerate(STATIC_FILES.items()):
+        path = folder / name
+        if not path.exists() or path.stat().st_size != size:
+            _write_atomically(path, random.Random(20 + number).randbytes(size))
+    return folder
 
 
 def big_file_path(create: bool = False) -> Path:

@@ -16,6 +16,7 @@ endpoints x 15 s: about 15 to 20 minutes.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import re
 import shutil
@@ -27,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.check import Endpoint, compare, endpoints
+from bench.check import Endpoint, compare, endpoints, supported, with_etag
+from bench.driver import Request
 from bench.servers import (
     CLIENT_CORE,
     RssSampler,
@@ -54,42 +56,62 @@ class Settings:
         return cls(duration=1.0, rounds=1, warmup=0.0, connections=16, retries=0)
 
 
+def fetch(server: Server, target: Endpoint) -> tuple[int, str | None, str | None, bytes]:
+    """(status, content-type, etag, body) of ``target`` made to ``server``."""
+    connection = server.connection()
+    try:
+        request = target.request
+        connection.request(
+            request.method,
+            request.target,
+            body=request.body or None,
+            headers={k.decode(): v.decode() for k, v in request.headers},
+        )
+        response = connection.getresponse()
+        body = response.read()
+        headers = response.getheader("content-type"), response.getheader("etag")
+        return response.status, *headers, body
+    finally:
+        connection.close()
+
+
+def made_to(server: Server, target: Endpoint) -> Endpoint:
+    """``target`` as it is made to ``server``: with the ETag it gives, if it is conditional."""
+    if target.etag_of is None:
+        return target
+    first = dataclasses.replace(target, request=Request("GET", target.etag_of))
+    status, _, etag, _ = fetch(server, first)
+    if status != 200 or etag is None:
+        raise LookupError(f"GET {target.etag_of} answered {status} with no ETag")
+    return with_etag(target, etag)
+
+
 def check_over_http(server: Server) -> list[str]:
     """The correctness check, over a real connection to the served app."""
     problems = []
     for target in endpoints():
-        connection = server.connection()
+        if not supported(server.app, target):
+            continue
         try:
-            request = target.request
-            connection.request(
-                request.method,
-                request.target,
-                body=request.body or None,
-                headers={k.decode(): v.decode() for k, v in request.headers},
-            )
-            response = connection.getresponse()
-            body = response.read()
-            problems += compare(
-                server.app, target, response.status, response.getheader("content-type"), body
-            )
-        except (OSError, http.client.HTTPException) as exc:
+            status, content_type, _, body = fetch(server, made_to(server, target))
+            problems += compare(server.app, target, status, content_type, body)
+        except (OSError, http.client.HTTPException, LookupError) as exc:
             problems.append(f"{server.app} {target.name}: {type(exc).__name__}: {exc}")
-        finally:
-            connection.close()
     return problems
 
 
 def wrk_script(target: Endpoint, directory: Path) -> Path | None:
-    """A Lua script for wrk when the request is not a plain GET."""
+    """A Lua script for wrk when the request is not a plain GET (a body, headers)."""
     request = target.request
-    if request.method == "GET" and not request.body:
+    if request.method == "GET" and not request.body and not request.headers:
         return None
     lines = [f'wrk.method = "{request.method}"']
     if request.body:
         lines.append(f"wrk.body = [[{request.body.decode()}]]")
     for name, value in request.headers:
-        lines.append(f'wrk.headers["{name.decode()}"] = "{value.decode()}"')
-    path = directory / f"{abs(hash(target.name))}.lua"
+        # A long bracket string: an ETag holds double quotes.
+        lines.append(f'wrk.headers["{name.decode()}"] = [=[{value.decode()}]=]')
+    path = directory / f"{abs(hash((target.name, request.headers)))}.lua"
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -169,7 +191,10 @@ def load_once(
         before, start = cpu_seconds(pid), time.monotonic()
         with RssSampler(pid, interval=0.05) as rss:
             figures = parse_wrk(wrk(server, target, settings.duration, settings, script))
-        figures["server_cpu_share"] = (cpu_seconds(pid) - before) / (time.monotonic() - start)
+        used = cpu_seconds(pid) - before
+        figures["server_cpu_share"] = used / (time.monotonic() - start)
+        # What a request costs the server, however much of its core it got.
+        figures["server_cpu_us_per_request"] = used / max(figures["requests"], 1) * 1e6
         figures["server_rss_mib"] = rss.peak_kib / 1024
         figures["waited_for_quiet_s"] = round(waited, 1)
         if not best or figures["server_cpu_share"] > best["server_cpu_share"]:
@@ -180,22 +205,28 @@ def load_once(
 
 
 def load_endpoint(
-    servers: dict[str, Server], target: Endpoint, settings: Settings, script: Path | None
+    servers: dict[str, Server],
+    targets: dict[str, tuple[Endpoint, Path | None]],
+    settings: Settings,
 ) -> dict[str, dict[str, Any]]:
     """Each server's figures for ``target``: the best of interleaved rounds.
 
     Every app warms up, then each round loads every app once, in a rotating
     order, so that a burst of noise from elsewhere on the machine lands on
-    one round of one app rather than on all of an app's figures.
+    one round of one app rather than on all of an app's figures. ``targets``
+    holds, by app, the request made to it (a conditional one carries that
+    app's ETag) and its wrk script.
     """
-    for server in servers.values():
+    for name, server in servers.items():
         if settings.warmup > 0:
+            target, script = targets[name]
             wrk(server, target, settings.warmup, settings, script)
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     order = list(servers)
     for number in range(settings.rounds):
         shift = number % len(order)
         for name in order[shift:] + order[:shift]:
+            target, script = targets[name]
             rounds[name].append(load_once(servers[name], target, settings, script))
     row = {}
     for name, runs in rounds.items():
@@ -231,8 +262,14 @@ def measure(names: list[str], settings: Settings, only: list[str] | None = None)
         for target in endpoints():
             if only and target.name not in only:
                 continue
-            script = wrk_script(target, Path(tmp))
-            table[target.name] = load_endpoint(servers, target, settings, script)
+            made = {
+                name: made_to(server, target)
+                for name, server in servers.items()
+                if supported(name, target)
+            }
+            chosen = {name: (m, wrk_script(m, Path(tmp))) for name, m in made.items()}
+            chosen_servers = {name: servers[name] for name in chosen}
+            table[target.name] = load_endpoint(chosen_servers, chosen, settings)
             print("  " + _row(target.name, table[target.name]))
         # Not a wrong answer, but worth a look: what a server logged under load
         # (wrk cuts its connections when a run ends, mid-stream for /stream and /sse).
@@ -262,5 +299,10 @@ def _row(
     return f"{endpoint_name:<16} " + ", ".join(cells)
 
 
-def run(names: list[str], quick: bool, only: list[str] | None = None) -> dict[str, Any]:
-    return measure(names, Settings.quick() if quick else Settings(), only)
+def run(
+    names: list[str], quick: bool, only: list[str] | None = None, busy: bool = False
+) -> dict[str, Any]:
+    settings = Settings.quick() if quick else Settings()
+    if busy:  # never quiet: no waiting, no retries; read the server's CPU per request
+        settings.retries, settings.max_quiet_wait = 0, 0
+    return measure(names, settings, only)

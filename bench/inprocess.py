@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import apps as registry
-from bench.check import Endpoint, endpoints, verify
+from bench.check import Endpoint, concrete, endpoints, supported, verify
 from bench.driver import ASGIApp, Channel, lifespan
 from bench.servers import wait_for_quiet
 
@@ -36,6 +36,7 @@ class Settings:
     min_requests: int = 5
     max_requests: int = 50_000
     quiet_wait: float = 30.0  # at most, for other work on the machine to end first
+    cpu_time: bool = False  # time.process_time rather than time.perf_counter
 
     @classmethod
     def quick(cls) -> Settings:
@@ -50,6 +51,9 @@ class Started:
     app: ASGIApp
     state: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    # Conditional endpoints as made to this app (its own ETag), by name.
+    made: dict[str, Endpoint] = field(default_factory=dict)
+    cpu_time: bool = False  # batch() times by the process's CPU time
 
 
 @asynccontextmanager
@@ -68,19 +72,24 @@ async def started(
 
 async def batch(run: Started, target: Endpoint, number: int) -> float:
     """Seconds for ``number`` requests of ``target`` to ``run``'s app, one after another."""
+    if target.etag_of is not None:
+        if target.name not in run.made:
+            run.made[target.name] = await concrete(run.app, target, run.state)
+        target = run.made[target.name]
     template = target.request.scope(run.state)
     state = run.state
     app = run.app
     channel = Channel(target.request.body)
     receive, send, reset = channel.receive, channel.send, channel.reset
-    start = time.perf_counter()
+    clock = time.process_time if run.cpu_time else time.perf_counter
+    start = clock()
     for _ in range(number):
         reset()
         # A server builds a new scope (and copies the lifespan state) per request.
         scope = dict(template)
         scope["state"] = dict(state)
         await app(scope, receive, send)
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     if channel.completed != number:
         raise RuntimeError(
             f"{run.name} {target.name}: {channel.completed} of {number} responses completed"
@@ -106,6 +115,7 @@ async def time_endpoint(
     if settings.quiet_wait:
         # The machine is shared: let other work end first (this thread waits).
         await asyncio.to_thread(wait_for_quiet, max_wait=settings.quiet_wait)
+    runs = [run for run in runs if supported(run.name, target)]
     counts = {run.name: await calibrate(run, target, settings) for run in runs}
     samples: dict[str, list[float]] = {run.name: [] for run in runs}
     for round_number in range(settings.rounds):
@@ -137,6 +147,8 @@ async def measure(
                 for line in found:
                     print(f"    {line}")
         good = [run for run in running.values() if not run.problems]
+        for run in good:
+            run.cpu_time = settings.cpu_time
         table: dict[str, dict[str, float]] = {}
         for target in endpoints():
             if only and target.name not in only:
@@ -160,6 +172,10 @@ def _row(endpoint_name: str, medians: dict[str, float]) -> str:
     return f"{endpoint_name:<16} " + ", ".join(cells)
 
 
-def run(names: list[str], quick: bool, only: list[str] | None = None) -> dict[str, Any]:
+def run(
+    names: list[str], quick: bool, only: list[str] | None = None, busy: bool = False
+) -> dict[str, Any]:
     settings = Settings.quick() if quick else Settings()
+    if busy:
+        settings.cpu_time, settings.quiet_wait = True, 0
     return asyncio.run(measure(names, settings, only))

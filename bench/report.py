@@ -1,9 +1,9 @@
 """Results on disk: ``results.json``, ``results.md`` and ``benchmarks.png``.
 
 ``results.json`` holds one entry per part (``inprocess``, ``scale``, ``http``,
-``memory``, ``callgrind``) and ``meta`` (date, versions, Python, CPU). Running
-one part again replaces that entry only, and the Markdown and the plot are
-rebuilt from whatever the file holds.
+``websocket``, ``memory``, ``idle``, ``callgrind``) and ``meta`` (date,
+versions, Python, CPU). Running one part again replaces that entry only, and
+the Markdown and the plot are rebuilt from whatever the file holds.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import apps as registry
+from bench import report_connections
+from bench.tables import DASH, TIMES, ratio_rows
+from bench.tables import apps_in as _apps_in
+from bench.tables import table as _table
 
 PACKAGES = [
     "microweb",
@@ -38,7 +42,6 @@ PACKAGES = [
     "msgspec",
     "python-multipart",
 ]
-TIMES, DASH = "\u00d7", "\u2013"  # the multiplication sign and the en dash of the tables
 STARVED = 0.85  # a server that got less of its core than this was competing with other work
 PEERS = ["starlette", "fastapi", "blacksheep", "litestar", "falcon"]
 
@@ -129,73 +132,48 @@ def save(directory: Path, results: dict[str, Any]) -> None:
 # --- Markdown --------------------------------------------------------------------------
 
 
-def _apps_in(rows: dict[str, dict[str, Any]]) -> list[str]:
-    seen = {name for row in rows.values() for name in row}
-    return [name for name in registry.APPS if name in seen]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def _fmt_us(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
 
 
 def inprocess_table(part: dict[str, Any]) -> str:
     rows = part["us_per_request"]
-    names = _apps_in(rows)
-    body = []
-    for endpoint, row in rows.items():
-        raw = row.get("raw")
-        cells = []
-        for name in names:
-            value = row.get(name)
-            if value is None:
-                cells.append(DASH)
-            elif raw and name != "raw":
-                cells.append(f"{_fmt_us(value)} ({value / raw:.1f}{TIMES})")
-            else:
-                cells.append(_fmt_us(value))
-        body.append([f"`{endpoint}`", *cells])
-    return _table([f"µs/request ({TIMES} raw)", *names], body)
+    body = ratio_rows(rows, _fmt_us, 1, lambda endpoint: f"`{endpoint}`")
+    return _table([f"µs/request ({TIMES} raw)", *_apps_in(rows)], body)
 
 
 def callgrind_table(part: dict[str, Any]) -> str:
     rows = part["instructions_per_request"]
-    names = _apps_in(rows)
-    body = []
-    for endpoint, row in rows.items():
-        raw = row.get("raw")
-        cells = []
-        for name in names:
-            value = row.get(name)
-            if value is None:
-                cells.append(DASH)
-            elif raw and name != "raw":
-                cells.append(f"{value:,.0f} ({value / raw:.2f}{TIMES})")
-            else:
-                cells.append(f"{value:,.0f}")
-        body.append([f"`{endpoint}`", *cells])
-    return _table([f"instructions/request ({TIMES} raw)", *names], body)
+    body = ratio_rows(rows, lambda v: f"{v:,.0f}", 2, lambda endpoint: f"`{endpoint}`")
+    return _table([f"instructions/request ({TIMES} raw)", *_apps_in(rows)], body)
 
 
 def http_tables(part: dict[str, Any]) -> str:
     rows = part["results"]
     names = _apps_in(rows)
-    rps, p99, rss = [], [], []
+    rps: list[list[str]] = []
+    p99: list[list[str]] = []
+    rss: list[list[str]] = []
+    cpu: list[list[str]] = []
     for endpoint, row in rows.items():
         raw = row.get("raw", {}).get("requests_per_second")
-        rps_cells, p99_cells, rss_cells = [], [], []
+        raw_cpu = row.get("raw", {}).get("server_cpu_us_per_request")
+        rps_cells: list[str] = []
+        p99_cells: list[str] = []
+        rss_cells: list[str] = []
+        cpu_cells: list[str] = []
         for name in names:
             figures = row.get(name)
             if figures is None:
-                rps_cells.append(DASH)
-                p99_cells.append(DASH)
-                rss_cells.append(DASH)
+                for cells in (rps_cells, p99_cells, rss_cells, cpu_cells):
+                    cells.append(DASH)
                 continue
+            mine = figures.get("server_cpu_us_per_request")
+            if mine is None:
+                cpu_cells.append(DASH)
+            else:
+                ratio = f" ({mine / raw_cpu:.2f}{TIMES})" if raw_cpu and name != "raw" else ""
+                cpu_cells.append(f"{mine:.1f}{ratio}")
             flag = " ⚠" if figures["non_2xx"] or figures["socket_errors"] else ""
             if figures.get("server_cpu_share", 1.0) < STARVED:
                 flag += " †"
@@ -207,12 +185,15 @@ def http_tables(part: dict[str, Any]) -> str:
         rps.append([f"`{endpoint}`", *rps_cells])
         p99.append([f"`{endpoint}`", *p99_cells])
         rss.append([f"`{endpoint}`", *rss_cells])
+        cpu.append([f"`{endpoint}`", *cpu_cells])
     return (
         _table([f"requests/s ({TIMES} raw)", *names], rps)
         + "\n"
         + _table(["p99 latency, ms", *names], p99)
         + "\n"
         + _table(["server peak RSS, MiB", *names], rss)
+        + "\n"
+        + _table([f"server CPU µs/request, best round ({TIMES} raw)", *names], cpu)
     )
 
 
@@ -378,7 +359,7 @@ def problems(results: dict[str, Any]) -> list[str]:
     for kind in ("download", "upload"):
         for figures in results.get("memory", {}).get(kind, {}).values():
             found += [f"memory: {line}" for line in figures.get("problems", [])]
-    return found
+    return found + report_connections.problems(results)
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -405,7 +386,12 @@ def markdown(results: dict[str, Any]) -> str:
             "## In-process: µs per request\n",
             "`await app(scope, receive, send)` in a loop, apps interleaved; the median of "
             f"{results['inprocess']['settings']['rounds']} rounds; 1,000 extra routes "
-            "registered first.\n",
+            "registered first"
+            + (
+                "; timed by the process's CPU time (`--busy`).\n"
+                if results["inprocess"]["settings"].get("cpu_time")
+                else ".\n"
+            ),
             inprocess_table(results["inprocess"]),
         ]
     if "callgrind" in results:
@@ -438,6 +424,10 @@ def markdown(results: dict[str, Any]) -> str:
             "## Memory: peak server RSS growth over the warmed-up baseline\n",
             memory_table(results["memory"]),
         ]
+    if "websocket" in results:
+        out.append(report_connections.websocket_section(results["websocket"]))
+    if "idle" in results:
+        out.append(report_connections.idle_section(results["idle"]))
     logs = results.get("http", {}).get("server_logs", {})
     if logs:
         out += [

@@ -33,6 +33,9 @@ ENDPOINTS = [
     "/file",
     "/stream",
     "/sse",
+    "/static/4k.bin",
+    "/static/1m.bin",
+    "/static/4k.bin 304",
 ]
 
 
@@ -40,7 +43,7 @@ def installed_apps() -> list[str]:
     return ["raw", "microweb"] + [p for p in PEERS if importlib.util.find_spec(p) is not None]
 
 
-def test_quick_inprocess_run(tmp_path: Path) -> None:
+def test_quick_inprocess_run(tmp_path: Path, check: ModuleType) -> None:
     apps = installed_apps()
     command = [sys.executable, "-m", "bench", "inprocess", "--quick", "--out", str(tmp_path)]
     for app in apps:
@@ -58,8 +61,9 @@ def test_quick_inprocess_run(tmp_path: Path) -> None:
     part = results["inprocess"]
     assert part["problems"] == {app: [] for app in apps}, done.stdout
     assert list(part["us_per_request"]) == ENDPOINTS
-    for row in part["us_per_request"].values():
-        assert sorted(row) == sorted(apps)
+    for name, row in part["us_per_request"].items():
+        unsupported = {app for app, endpoint in check.UNSUPPORTED if endpoint == name}
+        assert sorted(row) == sorted(set(apps) - unsupported)
     assert results["meta"]["quick"] is True
     assert "## In-process" in (tmp_path / "results.md").read_text()
 
@@ -113,3 +117,70 @@ def test_every_app_with_websockets_echoes(
             return problems
 
     assert asyncio.run(run()) == []
+
+
+@pytest.fixture
+def bench_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/ importable, its data files in ``tmp_path``."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    monkeypatch.setenv("MICROWEB_BENCH_DATA", str(tmp_path / "data"))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("app_name", installed_apps())
+@pytest.mark.usefixtures("bench_data")
+def test_every_app_pushes_and_echoes(app_name: str) -> None:
+    """``/ws/push?n=N`` and ``/ws/echo`` in every app (Falcon's too), checked in-process."""
+    from bench import apps, check, driver
+
+    app = apps.create(app_name, extra_routes=3)
+
+    async def run() -> list[str]:
+        async with driver.lifespan(app) as state:
+            problems = await check.verify_push(app_name, app, state, count=0)
+            problems += await check.verify_push(app_name, app, state)
+            return problems + await check.verify_websocket(app_name, app, state)
+
+    assert asyncio.run(run()) == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.usefixtures("bench_data")
+def test_websocket_timing_runs_in_process() -> None:
+    """The in-process WebSocket timing gives every app a figure for echo and push."""
+    from bench import websocket_load
+
+    apps = installed_apps()
+    settings = websocket_load.Settings(echo_messages=5, push_messages=5, rounds=1)
+    part = asyncio.run(websocket_load.measure_inprocess(apps, settings, extra_routes=3))
+    assert part["problems"] == {app: [] for app in apps}
+    assert {kind: sorted(row) for kind, row in part["us_per_message"].items()} == {
+        "echo": sorted(apps),
+        "push": sorted(apps),
+    }
+
+
+def test_quick_websocket_and_idle_runs_over_uvicorn(tmp_path: Path) -> None:
+    """``python -m bench websocket idle --quick`` for raw and microweb: figures, no problems."""
+    command = [sys.executable, "-m", "bench", "websocket", "idle", "--quick"]
+    command += ["--out", str(tmp_path), "--app", "raw", "--app", "microweb"]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "MICROWEB_BENCH_DATA": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    websocket, idle = results["websocket"], results["idle"]
+    assert websocket["uvicorn"]["problems"] == {"raw": [], "microweb": []}
+    for kind in ("echo", "push"):
+        assert sorted(websocket["uvicorn"]["messages_per_second"][kind]) == ["microweb", "raw"]
+    for kind in ("ws", "sse"):
+        assert {app: idle[kind][app]["problems"] for app in ("raw", "microweb")} == {
+            "raw": [],
+            "microweb": [],
+        }
+    assert "## Memory per idle connection" in (tmp_path / "results.md").read_text()

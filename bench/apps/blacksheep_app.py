@@ -3,10 +3,12 @@
 BlackSheep needs its startup (the ASGI lifespan) before it answers requests.
 Its ``file()`` helper streams the file chunked (no content-length) and its
 server-sent events use ``TextServerSentEvent`` so the text is not JSON-quoted.
+``/static`` is ``app.serve_files``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -20,16 +22,23 @@ from blacksheep.server.websocket import WebSocket, WebSocketDisconnectError
 from bench.apps.item_models import ItemData
 from bench.endpoints import (
     EXTRA_ROUTES,
+    IDLE_SECONDS,
     JSON_MESSAGE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_DEFAULT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    SSE_IDLE,
+    STATIC_PREFIX,
     STREAM_BODY,
     WEBSOCKET_ECHO,
+    WEBSOCKET_PUSH,
     big_file_path,
     file_path,
     route_numbers,
     sse_event,
+    static_dir,
 )
 
 
@@ -42,6 +51,12 @@ async def events() -> AsyncIterator[TextServerSentEvent]:
     for i in range(SSE_EVENTS):
         event, event_id, data = sse_event(i)
         yield TextServerSentEvent(data, event=event, id=event_id)
+
+
+async def idle_events() -> AsyncIterator[TextServerSentEvent]:
+    event, event_id, data = sse_event(0)
+    yield TextServerSentEvent(data, event=event, id=event_id)
+    await asyncio.sleep(IDLE_SECONDS)
 
 
 def add_numbered_route(app: Application, number: int) -> None:
@@ -97,6 +112,13 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Application:
     async def sse() -> Response:
         return ServerSentEventsResponse(events)
 
+    @get(SSE_IDLE)
+    async def sse_idle() -> Response:
+        return ServerSentEventsResponse(idle_events)
+
+    # Only the listed extensions are served (the default list is web files).
+    app.serve_files(static_dir(), root_path=STATIC_PREFIX.lstrip("/"), extensions={".bin"})
+
     @post("/upload")
     async def upload(request: Request) -> Response:
         # Files past 1 MiB are spooled to disk; part.stream() reads the spooled file.
@@ -116,5 +138,13 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Application:
                 await websocket.send_text(await websocket.receive_text())
         except WebSocketDisconnectError:
             pass
+
+    @app.router.ws(WEBSOCKET_PUSH)
+    async def websocket_push(websocket: WebSocket) -> None:
+        n = websocket.query.get("n", [""])[0]
+        await websocket.accept()
+        for _ in range(int(n) if n.isdigit() else PUSH_DEFAULT):
+            await websocket.send_text(PUSH_MESSAGE)
+        await websocket.close()
 
     return app

@@ -4,11 +4,13 @@ Falcon has no FileResponse: ``/file`` sets ``resp.stream`` to an async file
 reader (the file read in a worker thread, in the 8 KiB blocks Falcon asks for,
 as its own static routes do) and ``resp.content_length`` from its stat.
 Server-sent events are Falcon's own ``resp.sse``. JSON goes through Falcon's
-default media handler.
+default media handler. ``/static`` is ``add_static_route``; the WebSockets are
+resources with ``on_websocket``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,20 +20,28 @@ import anyio.to_thread
 import falcon
 import falcon.asgi
 import msgspec
-from falcon.asgi import Request, Response, SSEvent
+from falcon.asgi import Request, Response, SSEvent, WebSocket
 
 from bench.apps import item_models
 from bench.endpoints import (
     EXTRA_ROUTES,
+    IDLE_SECONDS,
     JSON_MESSAGE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_DEFAULT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    SSE_IDLE,
+    STATIC_PREFIX,
     STREAM_BODY,
+    WEBSOCKET_ECHO,
+    WEBSOCKET_PUSH,
     big_file_path,
     file_path,
     route_numbers,
     sse_event,
+    static_dir,
 )
 
 
@@ -44,6 +54,12 @@ async def events() -> AsyncIterator[SSEvent]:
     for i in range(SSE_EVENTS):
         event, event_id, data = sse_event(i)
         yield SSEvent(text=data, event=event, event_id=event_id)
+
+
+async def idle_events() -> AsyncIterator[SSEvent]:
+    event, event_id, data = sse_event(0)
+    yield SSEvent(text=data, event=event, event_id=event_id)
+    await asyncio.sleep(IDLE_SECONDS)
 
 
 class Numbered:
@@ -126,6 +142,30 @@ class Sse:
         resp.sse = events()
 
 
+class SseIdle:
+    async def on_get(self, req: Request, resp: Response) -> None:
+        resp.sse = idle_events()
+
+
+class WebSocketEcho:
+    async def on_websocket(self, req: Request, ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            while True:
+                await ws.send_text(await ws.receive_text())
+        except falcon.WebSocketDisconnected:
+            pass
+
+
+class WebSocketPush:
+    async def on_websocket(self, req: Request, ws: WebSocket) -> None:
+        n = req.get_param_as_int("n", default=PUSH_DEFAULT)
+        await ws.accept()
+        for _ in range(n):
+            await ws.send_text(PUSH_MESSAGE)
+        await ws.close()
+
+
 class Upload:
     async def on_post(self, req: Request, resp: Response) -> None:
         form = await req.get_media()
@@ -150,5 +190,9 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> falcon.asgi.App[Request, Res
     app.add_route("/bigfile", File(big_file_path()))
     app.add_route("/stream", Stream())
     app.add_route("/sse", Sse())
+    app.add_route(SSE_IDLE, SseIdle())
     app.add_route("/upload", Upload())
+    app.add_route(WEBSOCKET_ECHO, WebSocketEcho())
+    app.add_route(WEBSOCKET_PUSH, WebSocketPush())
+    app.add_static_route(STATIC_PREFIX, static_dir())
     return app

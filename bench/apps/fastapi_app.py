@@ -2,31 +2,41 @@
 
 ``/echo`` takes ``dict[str, Any] = Body()`` (validated by pydantic as a dict,
 no model); ``/sse`` uses FastAPI's own ``EventSourceResponse`` with a yielding
-path operation and ``raw_data`` (so the text is not JSON-quoted).
+path operation and ``raw_data`` (so the text is not JSON-quoted). ``/static``
+is Starlette's ``StaticFiles`` mounted, as FastAPI's docs teach.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Body, FastAPI, UploadFile, WebSocket
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from bench.endpoints import (
     EXTRA_ROUTES,
+    IDLE_SECONDS,
     JSON_MESSAGE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_DEFAULT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    SSE_IDLE,
+    STATIC_PREFIX,
     STREAM_BODY,
     WEBSOCKET_ECHO,
+    WEBSOCKET_PUSH,
     big_file_path,
     file_path,
     route_numbers,
     sse_event,
+    static_dir,
 )
 
 
@@ -87,6 +97,13 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> FastAPI:
         async for text in websocket.iter_text():
             await websocket.send_text(text)
 
+    @app.websocket(WEBSOCKET_PUSH)
+    async def websocket_push(websocket: WebSocket, n: int = PUSH_DEFAULT) -> None:
+        await websocket.accept()
+        for _ in range(n):
+            await websocket.send_text(PUSH_MESSAGE)
+        await websocket.close()
+
     @app.get("/items/{item_id}")
     async def item(item_id: int, q: str | None = None) -> dict[str, Any]:
         return {"item_id": item_id, "q": q}
@@ -116,6 +133,14 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> FastAPI:
         for i in range(SSE_EVENTS):
             event, event_id, data = sse_event(i)
             yield ServerSentEvent(raw_data=data, event=event, id=event_id)
+
+    @app.get(SSE_IDLE, response_class=EventSourceResponse)
+    async def sse_idle() -> AsyncIterator[ServerSentEvent]:
+        event, event_id, data = sse_event(0)
+        yield ServerSentEvent(raw_data=data, event=event, id=event_id)
+        await asyncio.sleep(IDLE_SECONDS)
+
+    app.mount(STATIC_PREFIX, StaticFiles(directory=static_dir()))
 
     @app.post("/upload")
     async def upload(file: UploadFile) -> dict[str, int]:

@@ -3,11 +3,12 @@
 Litestar needs its startup (the ASGI lifespan) before it answers requests.
 OpenAPI is off (it is built lazily and never asked for here, but this keeps the
 app as small as the others). A POST handler answers 201 unless told: /echo, /items
-and /upload say 200.
+and /upload say 200. ``/static`` is ``create_static_files_router``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -18,20 +19,28 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body
 from litestar.response import File, ServerSentEvent, Stream
 from litestar.response.sse import ServerSentEventMessage
+from litestar.static_files import create_static_files_router
 
 from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
+    IDLE_SECONDS,
     JSON_MESSAGE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_DEFAULT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    SSE_IDLE,
+    STATIC_PREFIX,
     STREAM_BODY,
     WEBSOCKET_ECHO,
+    WEBSOCKET_PUSH,
     big_file_path,
     file_path,
     route_numbers,
     sse_event,
+    static_dir,
 )
 
 
@@ -44,6 +53,12 @@ async def events() -> AsyncIterator[ServerSentEventMessage]:
     for i in range(SSE_EVENTS):
         event, event_id, data = sse_event(i)
         yield ServerSentEventMessage(data=data, event=event, id=event_id)
+
+
+async def idle_events() -> AsyncIterator[ServerSentEventMessage]:
+    event, event_id, data = sse_event(0)
+    yield ServerSentEventMessage(data=data, event=event, id=event_id)
+    await asyncio.sleep(IDLE_SECONDS)
 
 
 def numbered_handler(number: int) -> HTTPRouteHandler:
@@ -95,6 +110,10 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Litestar:
         # The content-type given as a header: else Litestar appends a charset.
         return ServerSentEvent(events(), headers={"content-type": "text/event-stream"})
 
+    @get(SSE_IDLE)
+    async def sse_idle() -> ServerSentEvent:
+        return ServerSentEvent(idle_events(), headers={"content-type": "text/event-stream"})
+
     # Litestar refuses bodies over 10 MB unless told: allow the 50 MiB upload.
     @post("/upload", status_code=200, request_max_body_size=100 * 1024 * 1024)
     async def upload(
@@ -106,8 +125,11 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Litestar:
         return {"size": size}
 
     handlers: list[HTTPRouteHandler] = [numbered_handler(n) for n in route_numbers(extra_routes)]
-    handlers += [plaintext, json, item, echo, items, file, bigfile, stream, sse, upload]
-    return Litestar(route_handlers=[*handlers, websocket_echo], openapi_config=None)
+    handlers += [plaintext, json, item, echo, items, file, bigfile, stream, sse, sse_idle, upload]
+    static = create_static_files_router(path=STATIC_PREFIX, directories=[static_dir()])
+    return Litestar(
+        route_handlers=[*handlers, websocket_echo, websocket_push, static], openapi_config=None
+    )
 
 
 @websocket(WEBSOCKET_ECHO)
@@ -115,3 +137,11 @@ async def websocket_echo(socket: WebSocket[Any, Any, Any]) -> None:
     await socket.accept()
     async for text in socket.iter_data(mode="text"):
         await socket.send_data(text, mode="text")
+
+
+@websocket(WEBSOCKET_PUSH)
+async def websocket_push(socket: WebSocket[Any, Any, Any], n: int = PUSH_DEFAULT) -> None:
+    await socket.accept()
+    for _ in range(n):
+        await socket.send_data(PUSH_MESSAGE, mode="text")
+    await socket.close()

@@ -1,7 +1,12 @@
-"""microweb, written the way its docs teach: decorators and plain return values."""
+"""microweb, written the way its docs teach: decorators and plain return values.
+
+``/static`` is a mounted ``StaticFiles``; ``/ws/push`` takes ``n`` as a typed
+query parameter beside its ``WebSocket``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -9,16 +14,23 @@ from typing import Any
 from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
+    IDLE_SECONDS,
     JSON_MESSAGE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_DEFAULT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    SSE_IDLE,
+    STATIC_PREFIX,
     STREAM_BODY,
     WEBSOCKET_ECHO,
+    WEBSOCKET_PUSH,
     big_file_path,
     file_path,
     route_numbers,
     sse_event,
+    static_dir,
 )
 from microweb import App, HTTPException, Request
 from microweb.datastructures import UploadFile
@@ -29,6 +41,7 @@ from microweb.responses import (
     ServerSentEvent,
     StreamingResponse,
 )
+from microweb.staticfiles import StaticFiles
 from microweb.websockets import WebSocket
 
 
@@ -41,6 +54,12 @@ async def events() -> AsyncIterator[ServerSentEvent]:
     for i in range(SSE_EVENTS):
         event, event_id, data = sse_event(i)
         yield ServerSentEvent(data=data, event=event, id=event_id)
+
+
+async def idle_events() -> AsyncIterator[ServerSentEvent]:
+    event, event_id, data = sse_event(0)
+    yield ServerSentEvent(data=data, event=event, id=event_id)
+    await asyncio.sleep(IDLE_SECONDS)
 
 
 def add_numbered_route(app: App, number: int) -> None:
@@ -70,6 +89,13 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> App:
         async for text in websocket.iter_text():
             await websocket.send_text(text)
 
+    @app.websocket(WEBSOCKET_PUSH)
+    async def websocket_push(websocket: WebSocket, n: int = PUSH_DEFAULT) -> None:
+        await websocket.accept()
+        for _ in range(n):
+            await websocket.send_text(PUSH_MESSAGE)
+        await websocket.close()
+
     @app.get("/items/{item_id:int}")
     async def item(item_id: int, q: str | None = None) -> dict[str, Any]:
         return {"item_id": item_id, "q": q}
@@ -97,6 +123,12 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> App:
     @app.get("/sse", response_class=EventSourceResponse)
     async def sse() -> AsyncIterator[ServerSentEvent]:
         return events()
+
+    @app.get(SSE_IDLE, response_class=EventSourceResponse)
+    async def sse_idle() -> AsyncIterator[ServerSentEvent]:
+        return idle_events()
+
+    app.mount(STATIC_PREFIX, StaticFiles(directory=static_dir()))
 
     @app.post("/upload")
     async def upload(request: Request) -> dict[str, int]:

@@ -10,11 +10,23 @@ Files: a chunk the page cache holds is read on the loop (Linux's preadv2
 with RWF_NOWAIT, which answers EAGAIN rather than wait for the disk), any
 other in a worker thread. That is what microweb's FileResponse does, so
 the floor stays a floor; the frameworks here make one thread hop a chunk.
+
+``/static/<name>`` is the least a correct static handler does: a name with no
+separator or dot segment, one thread hop to open and stat the file, a strong
+ETag from the stat (mtime and size), a 304 when ``If-None-Match`` lists it,
+else the file as ``/file`` sends it.
+
+``POST /items`` decodes with a ``msgspec.json.Decoder`` of the same Struct
+the microweb app's handler takes and encodes it back: issue 21's "raw ASGI
+doing the same msgspec decode", so microweb/raw on that row is that ratio.
+
+WebSockets: ``/ws/echo`` and ``/ws/push?n=N`` speak the ASGI messages by hand.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,16 +39,23 @@ import orjson
 from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
+    IDLE_SECONDS,
     JSON_MESSAGE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    SSE_IDLE,
+    STATIC_PREFIX,
     STREAM_BODY,
     WEBSOCKET_ECHO,
+    WEBSOCKET_PUSH,
     big_file_path,
     file_path,
+    push_count,
     route_numbers,
     sse_wire,
+    static_dir,
 )
 
 Scope = dict[str, Any]
@@ -93,27 +112,77 @@ def read_cached(fd: int, offset: int, size: int) -> bytes | None:
 async def send_file(path: os.PathLike[str], send: Send) -> None:
     fd = await anyio.to_thread.run_sync(os.open, path, os.O_RDONLY)
     try:
-        size = os.fstat(fd).st_size
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", OCTET_STREAM.encode()),
-                    (b"content-length", b"%d" % size),
-                ],
-            }
-        )
-        offset = 0
-        while offset < size:
-            wanted = min(CHUNK_SIZE, size - offset)
-            chunk = read_cached(fd, offset, wanted)
-            if chunk is None:
-                chunk = await anyio.to_thread.run_sync(os.pread, fd, wanted, offset)
-            if not chunk:
-                raise RuntimeError(f"{path} shrank while being sent")
-            offset += len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": offset < size})
+        await send_open_file(fd, os.fstat(fd).st_size, send, [])
+    finally:
+        os.close(fd)
+
+
+async def send_open_file(
+    fd: int, size: int, send: Send, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """The file ``fd`` of ``size`` bytes as a 200 with ``headers`` (the caller closes ``fd``)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", OCTET_STREAM.encode()),
+                (b"content-length", b"%d" % size),
+                *headers,
+            ],
+        }
+    )
+    offset = 0
+    while offset < size:
+        wanted = min(CHUNK_SIZE, size - offset)
+        chunk = read_cached(fd, offset, wanted)
+        if chunk is None:
+            chunk = await anyio.to_thread.run_sync(os.pread, fd, wanted, offset)
+        if not chunk:
+            raise RuntimeError("the file shrank while being sent")
+        offset += len(chunk)
+        await send({"type": "http.response.body", "body": chunk, "more_body": offset < size})
+
+
+def open_regular(path: str) -> tuple[int, os.stat_result] | None:
+    """An open fd and the stat of the regular file at ``path`` (None: no such file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    result = os.fstat(fd)
+    if not stat.S_ISREG(result.st_mode):
+        os.close(fd)
+        return None
+    return fd, result
+
+
+def etag_matches(if_none_match: bytes, etag: bytes) -> bool:
+    """RFC 9110 §13.1.2: weak comparison against a list of entity tags, or ``*``."""
+    if if_none_match.strip() == b"*":
+        return True
+    return any(tag.strip().removeprefix(b"W/") == etag for tag in if_none_match.split(b","))
+
+
+async def send_static(scope: Scope, send: Send, folder: str) -> None:
+    name: str = scope["path"][len(STATIC_PREFIX) + 1 :]
+    if not name or name[0] == "." or "/" in name or "\\" in name or "\0" in name:
+        await send_body(send, 404, TEXT_PLAIN, b"Not Found")
+        return
+    found = await anyio.to_thread.run_sync(open_regular, os.path.join(folder, name))
+    if found is None:
+        await send_body(send, 404, TEXT_PLAIN, b"Not Found")
+        return
+    fd, result = found
+    try:
+        etag = b'"%x-%x"' % (result.st_mtime_ns, result.st_size)
+        for key, value in scope["headers"]:
+            if key == b"if-none-match" and etag_matches(value, etag):
+                headers = [(b"etag", etag)]
+                await send({"type": "http.response.start", "status": 304, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await send_open_file(fd, result.st_size, send, [(b"etag", etag)])
     finally:
         os.close(fd)
 
@@ -123,6 +192,7 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
     plaintext_body = PLAINTEXT.encode()
     small_file = file_path()
     big_file = big_file_path()
+    static_folder = str(static_dir())
 
     async def plaintext(scope: Scope, receive: Receive, send: Send) -> None:
         await send_body(send, 200, TEXT_PLAIN, plaintext_body)
@@ -172,6 +242,17 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
             await send({"type": "http.response.body", "body": sse_wire(i), "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
+    async def sse_idle(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": sse_wire(0), "more_body": True})
+        # Until the client leaves (the server then answers receive()), bounded.
+        with anyio.move_on_after(IDLE_SECONDS):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            return
+        await send({"type": "http.response.body", "body": b""})
+
     static: dict[str, dict[str, Handler]] = {
         "/plaintext": {"GET": plaintext},
         "/json": {"GET": json},
@@ -181,6 +262,7 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
         "/bigfile": {"GET": bigfile},
         "/stream": {"GET": stream},
         "/sse": {"GET": sse},
+        SSE_IDLE: {"GET": sse_idle},
     }
 
     async def item(scope: Scope, receive: Receive, send: Send, item_id: str) -> None:
@@ -203,6 +285,8 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
                 await lifespan(receive, send)
             elif scope["path"] == WEBSOCKET_ECHO:
                 await websocket_echo(receive, send)
+            elif scope["path"] == WEBSOCKET_PUSH:
+                await websocket_push(scope, receive, send)
             else:
                 await send({"type": "websocket.close", "code": 1000})
             return
@@ -215,6 +299,12 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Handler:
                 await send_body(send, 405, TEXT_PLAIN, b"Method Not Allowed")
                 return
             await handler(scope, receive, send)
+            return
+        if path.startswith(STATIC_PREFIX + "/"):
+            if method in ("GET", "HEAD"):
+                await send_static(scope, send, static_folder)
+            else:
+                await send_body(send, 405, TEXT_PLAIN, b"Method Not Allowed")
             return
         parts = path.split("/")
         if method == "GET" and len(parts) == 3 and parts[1] == "items" and parts[2]:
@@ -245,6 +335,15 @@ async def websocket_echo(receive: Receive, send: Send) -> None:
         if message["type"] == "websocket.disconnect":
             return
         await send({"type": "websocket.send", "text": message.get("text") or ""})
+
+
+async def websocket_push(scope: Scope, receive: Receive, send: Send) -> None:
+    """Accept, send N texts, close with 1000."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    for _ in range(push_count(scope["query_string"])):
+        await send({"type": "websocket.send", "text": PUSH_MESSAGE})
+    await send({"type": "websocket.close", "code": 1000})
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

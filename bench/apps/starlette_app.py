@@ -3,11 +3,12 @@
 ``/items`` validates with msgspec by hand (Starlette validates nothing).
 Starlette has no server-sent events of its own: ``/sse`` writes the wire format
 into a ``StreamingResponse`` (the content-type given as a header, so Starlette
-does not append a charset).
+does not append a charset). ``/static`` is a mounted ``StaticFiles``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -22,22 +23,30 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from bench.apps.item_models import Item
 from bench.endpoints import (
     EXTRA_ROUTES,
+    IDLE_SECONDS,
     JSON_MESSAGE,
     OCTET_STREAM,
     PLAINTEXT,
+    PUSH_DEFAULT,
+    PUSH_MESSAGE,
     SSE_EVENTS,
+    SSE_IDLE,
+    STATIC_PREFIX,
     STREAM_BODY,
     WEBSOCKET_ECHO,
+    WEBSOCKET_PUSH,
     big_file_path,
     file_path,
     route_numbers,
     sse_wire,
+    static_dir,
 )
 
 Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -51,6 +60,11 @@ async def stream_body() -> AsyncIterator[bytes]:
 async def events() -> AsyncIterator[bytes]:
     for i in range(SSE_EVENTS):
         yield sse_wire(i)
+
+
+async def idle_events() -> AsyncIterator[bytes]:
+    yield sse_wire(0)
+    await asyncio.sleep(IDLE_SECONDS)
 
 
 def numbered_endpoint(number: int) -> Endpoint:
@@ -100,6 +114,10 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Starlette:
         headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
         return StreamingResponse(events(), headers=headers)
 
+    async def sse_idle(request: Request) -> Response:
+        headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
+        return StreamingResponse(idle_events(), headers=headers)
+
     async def upload(request: Request) -> Response:
         async with request.form() as form:
             uploaded = form["file"]
@@ -110,7 +128,7 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Starlette:
                 size += len(chunk)
         return JSONResponse({"size": size})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route(f"/r{number}/items/{{item_id}}", numbered_endpoint(number))
         for number in route_numbers(extra_routes)
     ]
@@ -124,12 +142,24 @@ def create_app(extra_routes: int = EXTRA_ROUTES) -> Starlette:
         Route("/bigfile", bigfile),
         Route("/stream", stream),
         Route("/sse", sse),
+        Route(SSE_IDLE, sse_idle),
         Route("/upload", upload, methods=["POST"]),
+        WebSocketRoute(WEBSOCKET_ECHO, websocket_echo),
+        WebSocketRoute(WEBSOCKET_PUSH, websocket_push),
+        Mount(STATIC_PREFIX, StaticFiles(directory=static_dir())),
     ]
-    return Starlette(routes=[*routes, WebSocketRoute(WEBSOCKET_ECHO, websocket_echo)])
+    return Starlette(routes=routes)
 
 
 async def websocket_echo(websocket: WebSocket) -> None:
     await websocket.accept()
     async for text in websocket.iter_text():
         await websocket.send_text(text)
+
+
+async def websocket_push(websocket: WebSocket) -> None:
+    n = websocket.query_params.get("n", "")
+    await websocket.accept()
+    for _ in range(int(n) if n.isdigit() else PUSH_DEFAULT):
+        await websocket.send_text(PUSH_MESSAGE)
+    await websocket.close()

@@ -1,0 +1,90 @@
+"""The Markdown of the long-lived connection parts: ``websocket`` and ``idle``.
+
+``bench.report`` calls these when ``results.json`` holds those parts; each
+returns the section's text (tables with the ratio to raw of the same run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import apps as registry
+from bench.tables import DASH, TIMES, ratio_rows
+from bench.tables import apps_in as _names
+from bench.tables import table as _table
+
+
+def _ratio_rows(rows: dict[str, dict[str, float]], fmt: str, unit: str) -> list[list[str]]:
+    return ratio_rows(rows, lambda v: f"{v:{fmt}}", 2, lambda kind: f"{kind} ({unit})")
+
+
+def websocket_section(part: dict[str, Any]) -> str:
+    settings = part["settings"]
+    out = [
+        "## WebSockets: echo round trips and server push\n",
+        f"In-process: CPU µs per message ({TIMES} raw; lower is better), the median of "
+        f"{settings['rounds']} interleaved rounds, one connection of "
+        f"{settings['echo_messages']:,} sequential round trips (echo) or "
+        f"{settings['push_messages']:,} pushed texts (push) per sample.\n",
+    ]
+    rows = part["inprocess"]["us_per_message"]
+    out.append(_table(["in-process", *_names(rows)], _ratio_rows(rows, ".2f", "µs/message")))
+    if "uvicorn" in part:
+        rows = part["uvicorn"]["messages_per_second"]
+        out += [
+            f"\nOver uvicorn (websockets-sansio, one worker, core 0) with the `websockets` "
+            f"client on core 1, compression off: messages per second ({TIMES} raw; higher is "
+            f"better), the best of {settings['http_rounds']} interleaved rounds of "
+            f"{settings['http_echo_messages']:,} round trips / "
+            f"{settings['http_push_messages']:,} pushed texts.\n",
+            _table(["over uvicorn", *_names(rows)], _ratio_rows(rows, ",.0f", "messages/s")),
+        ]
+        cpu = part["uvicorn"].get("server_cpu_us_per_message")
+        if cpu:
+            out += [
+                "\nThe server's CPU time per message over uvicorn (the median over rounds; "
+                f"{TIMES} raw, lower is better): what a message costs the server whatever "
+                "else the machine was doing.\n",
+                _table(["server CPU", *_names(cpu)], _ratio_rows(cpu, ".2f", "µs/message")),
+            ]
+    return "\n".join(out)
+
+
+def idle_section(part: dict[str, Any]) -> str:
+    kinds = {"ws": "WebSockets (`/ws/echo`)", "sse": "SSE clients (`/sse/idle`)"}
+    names = [n for n in registry.APPS if any(n in part.get(k, {}) for k in kinds)]
+    body = []
+    for kind, label in kinds.items():
+        row = part.get(kind, {})
+        raw = row.get("raw", {}).get("kib_per_connection")
+        cells = []
+        for name in names:
+            figures = row.get(name)
+            if not figures or figures["problems"]:
+                cells.append(DASH)
+                continue
+            value = figures["kib_per_connection"]
+            ratio = f" ({value / raw:.2f}{TIMES})" if raw and name != "raw" else ""
+            cells.append(f"{value:.1f}{ratio}")
+        body.append([f"{part['connections']:,} idle {label}", *cells])
+    return "\n".join(
+        [
+            "## Memory per idle connection: server RSS growth, KiB per connection\n",
+            "A fresh uvicorn per app and kind, warmed up; the growth of its VmRSS with every "
+            f"connection open and idle, over the baseline, divided by the connections "
+            f"({TIMES} raw).\n",
+            _table(["KiB per connection", *names], body),
+        ]
+    )
+
+
+def problems(results: dict[str, Any]) -> list[str]:
+    found = []
+    ws = results.get("websocket", {})
+    for where in ("inprocess", "uvicorn"):
+        for lines in ws.get(where, {}).get("problems", {}).values():
+            found += [f"websocket: {line}" for line in lines]
+    for kind in ("ws", "sse"):
+        for figures in results.get("idle", {}).get(kind, {}).values():
+            found += [f"idle: {line}" for line in figures.get("problems", [])]
+    return found
