@@ -82,6 +82,7 @@ PUBLIC = {
     "microweb.middleware.httpsredirect": {"HTTPSRedirectMiddleware"},
     "microweb.middleware.sessions": {"SessionMiddleware"},
     "microweb.staticfiles": {"StaticFiles"},
+    "microweb.templating": {"Jinja2Templates"},
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }
