@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from microweb._endpoint import Endpoint, compile_endpoint
-from microweb._matcher import CompiledPath, compile_path
+from microweb._matcher import CompiledPath, Param, compile_path
 from microweb._params import Binding, bind_endpoint, depends_list
-from microweb._route_base import BaseRoute, PathEntry, path_for
+from microweb._route_base import HOST_PARAMS, BaseRoute, PathEntry, path_for
 from microweb.params import DependsMarker
 from microweb.responses import Response
 from microweb.types import Receive, Scope, Send
@@ -48,6 +48,9 @@ class Route(BaseRoute):
     Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
     endpoint, method list, response class or status code, and for a handler
     parameter that cannot be bound. Its attributes cannot be set.
+
+    ``host_params`` are the parameters of a Host template above the route
+    (``Host`` sets them): the handler may take them like path parameters.
     """
 
     path: str
@@ -59,6 +62,7 @@ class Route(BaseRoute):
     compiled: CompiledPath  # the path, parsed and validated
     binding: Binding  # how each handler parameter is bound
     dependencies: tuple[DependsMarker, ...]  # run before the handler, values unused
+    host_params: tuple[Param, ...]  # those of a Host above, bound like path parameters
     _own: Endpoint  # what answers when the Route is called as an ASGI app
 
     def __init__(
@@ -71,6 +75,7 @@ class Route(BaseRoute):
         response_class: type[Response] | None = None,
         status_code: int | None = None,
         dependencies: Sequence[Any] | None = None,
+        host_params: Sequence[Param] = (),
     ) -> None:
         if not isinstance(path, str):
             raise TypeError(f"the path of a route must be a str, got {path!r}")
@@ -91,11 +96,15 @@ class Route(BaseRoute):
             )
         compiled = compile_path(path)
         checks = depends_list(dependencies, where)
+        clash = {p.name for p in host_params} & {p.name for p in compiled.params}
+        if clash:
+            raise ValueError(f"{where}: {sorted(clash)} is both a host and a path parameter")
         binding = bind_endpoint(
             endpoint,
-            {param.name: param.convertor for param in compiled.params},
+            {param.name: param.convertor for param in (*host_params, *compiled.params)},
             where,
             checks=checks,
+            optional=frozenset(param.name for param in host_params),
         )
         init = object.__setattr__  # frozen: the one place the attributes are set
         init(self, "path", path)
@@ -107,6 +116,7 @@ class Route(BaseRoute):
         init(self, "compiled", compiled)
         init(self, "binding", binding)
         init(self, "dependencies", checks)
+        init(self, "host_params", tuple(host_params))
         init(self, "_own", compile_endpoint(self, None))
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
@@ -117,6 +127,15 @@ class Route(BaseRoute):
         """This route under ``prefix``, ``dependencies`` run before its own."""
         if not (prefix or dependencies):
             return self
+        return self._remade(prefix, (*dependencies, *self.dependencies), self.host_params)
+
+    def under_host(self, params: Sequence[Param]) -> Route:
+        """This route below a Host whose template has ``params``."""
+        return self._remade("", self.dependencies, tuple(params)) if params else self
+
+    def _remade(
+        self, prefix: str, dependencies: Sequence[DependsMarker], host_params: Sequence[Param]
+    ) -> Route:
         return Route(
             prefix + self.path,
             self.endpoint,
@@ -124,13 +143,15 @@ class Route(BaseRoute):
             name=self.name,
             response_class=self.response_class,
             status_code=self.status_code,
-            dependencies=(*dependencies, *self.dependencies),
+            dependencies=dependencies,
+            host_params=host_params,
         )
 
     def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:
-        return (
-            PathEntry(self.compiled, self.methods, compile_endpoint(self, default_response_class)),
-        )
+        endpoint = compile_endpoint(self, default_response_class)
+        if self.host_params:
+            endpoint = _HostedEndpoint(endpoint)
+        return (PathEntry(self.compiled, self.methods, endpoint),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request routed here (``scope["path_params"]`` already converted)."""
@@ -139,3 +160,18 @@ class Route(BaseRoute):
     def __repr__(self) -> str:
         methods = ", ".join(sorted(self.methods))
         return f"Route({self.path!r}, methods=[{methods}], name={self.name!r})"
+
+
+class _HostedEndpoint(Endpoint):
+    """An endpoint below a Host: the host's values join the path parameters first."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Endpoint) -> None:
+        super().__init__(inner.route, inner.effective_response_class)
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The router set this route's own values; the Host left its values apart.
+        scope["path_params"] = {**scope[HOST_PARAMS], **scope["path_params"]}
+        await self.inner(scope, receive, send)

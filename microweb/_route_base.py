@@ -4,9 +4,9 @@ A route is an immutable description (``routing.Route``,
 ``_websocket_route.WebSocketRoute``); a router asks it for its ``name``,
 ``url_path_for``, ``under(prefix)`` and ``compile``, and files the entries
 ``compile`` returns (``routing`` says how): a ``PathEntry``, a
-``WebSocketEntry`` or a ``MountEntry`` (``_mount``). Kept apart from ``routing`` so
-that each kind of route may live in a module of its own without importing
-the router.
+``WebSocketEntry``, a ``MountEntry`` (``_mount``) or a ``HostEntry``
+(``_host``). Kept apart from ``routing`` so that each kind of route may
+live in a module of its own without importing the router.
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ from microweb._matcher import CompiledPath
 from microweb.responses import Response
 
 if TYPE_CHECKING:
+    from microweb._host import HostEntry
     from microweb._mount import MountEntry
     from microweb._websocket_route import WebSocketEntry
 
-__all__ = ["BaseRoute", "PathEntry", "path_for"]
+__all__ = ["HOST_PARAMS", "BaseRoute", "PathEntry", "path_for"]
+
+# The scope key where a Host (``_host``) leaves the values of its template, so
+# the routes below that bind them find them after their router set path_params.
+HOST_PARAMS = "microweb.host_params"
 
 
 class PathEntry(NamedTuple):
@@ -54,7 +59,7 @@ class BaseRoute(abc.ABC):
     @abc.abstractmethod
     def compile(
         self, default_response_class: type[Response] | None
-    ) -> Sequence[PathEntry | WebSocketEntry | MountEntry]:
+    ) -> Sequence[PathEntry | WebSocketEntry | MountEntry | HostEntry]:
         """What a router whose default response class is given files for this route."""
 
 

@@ -29,7 +29,7 @@ PUBLIC = {
         "__version__",
         "safe_path",
     },
-    "microweb.routing": {"Mount", "Route", "Router", "WebSocketRoute"},
+    "microweb.routing": {"Host", "Mount", "Route", "Router", "WebSocketRoute"},
     "microweb.applications": {"App"},
     "microweb.responses": {
         "EventSourceResponse",
