@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from microweb._matcher import Matcher, Param, compile_path
-from microweb._route_base import HOST_PARAMS, BaseRoute
+from microweb._route_base import HOST_PARAMS, BaseRoute, app_or_routes, inner_path_for
 from microweb.responses import Response
 from microweb.types import ASGIApp, Scope
 
@@ -105,14 +105,9 @@ class Host(BaseRoute):
         for param in compiled.params:
             if param.convertor.name == "path":
                 raise ValueError(f"host template {host!r}: a parameter cannot span labels")
-        if (app is None) == (routes is None):
-            raise TypeError(f"Host {host!r} takes an app or routes, not both or neither")
+        app = app_or_routes(f"Host {host!r}", app, routes)
         from microweb.routing import Router  # the router imports this module
 
-        if routes is not None:
-            app = Router(routes=routes)
-        if not callable(app):
-            raise TypeError(f"the app of Host {host!r} must be an ASGI app, got {app!r}")
         self.host = host
         self.compiled = compiled
         self.app: ASGIApp = app
@@ -151,15 +146,7 @@ class Host(BaseRoute):
         rest = {key: value for key, value in params.items() if key not in own}
         if name == self.name and self.name and not rest:
             return "/"
-        head, colon, inner_name = name.partition(":")
-        inner = getattr(self.app, "url_path_for", None)
-        if colon and head == self.name and inner is not None:
-            try:
-                return str(inner(inner_name, **rest))
-            except ValueError as exc:
-                if not str(exc).startswith("no route is named"):
-                    raise  # a bad parameter: its message says which
-        raise ValueError(f"no route is named {name!r}")
+        return inner_path_for(self.name, self.app, name, rest)
 
     def under(self, prefix: str) -> Host:
         if prefix:

@@ -16,7 +16,7 @@ prefix. Playwright drives Debian's chromium (``executable_path``; no
 
 from __future__ import annotations
 
-import os
+import contextlib
 import socket
 import subprocess
 import time
@@ -25,10 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing_tool, require_program
+from conftest import require_program
 from server.conftest import Server, free_port
-
-CHROMIUM = "/usr/bin/chromium"
 
 NGINX_CONF = """\
 worker_processes 1;
@@ -56,22 +54,6 @@ http {{
     }}
 }}
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing_tool("playwright", "pip install playwright")
-    if not os.path.exists(CHROMIUM):
-        missing_tool("Debian's chromium", "apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 class Nginx:
@@ -162,15 +144,24 @@ def check_the_page_used_its_assets(page: Any) -> None:
     assert color == "rgb(0, 128, 0)"
 
 
-def test_the_page_loads_its_css_and_script_and_a_reload_gets_304s(
-    browser: Any, site: Server
-) -> None:
+@contextlib.contextmanager
+def open_page(browser: Any) -> Iterator[tuple[Any, list[Any]]]:
+    """A page in a fresh browser context, and the list of the responses it receives."""
     context = browser.new_context()
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
         responses: list[Any] = []
         page.on("response", lambda response: responses.append(response))
+        yield page, responses
+    finally:
+        context.close()
+
+
+def test_the_page_loads_its_css_and_script_and_a_reload_gets_304s(
+    browser: Any, site: Server
+) -> None:
+    with open_page(browser) as (page, responses):
         page.goto(site.url + "/", wait_until="load")
         check_the_page_used_its_assets(page)
         assert asset_statuses(responses) == {"site.css": 200, "site.js": 200}
@@ -178,17 +169,10 @@ def test_the_page_loads_its_css_and_script_and_a_reload_gets_304s(
         page.reload(wait_until="load")
         check_the_page_used_its_assets(page)
         assert asset_statuses(responses) == {"site.css": 304, "site.js": 304}
-    finally:
-        context.close()
 
 
 def test_the_site_behind_nginx_under_a_prefix(browser: Any, proxied: str) -> None:
-    context = browser.new_context()
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
-        responses: list[Any] = []
-        page.on("response", lambda response: responses.append(response))
+    with open_page(browser) as (page, responses):
         page.goto(proxied, wait_until="load")
         check_the_page_used_its_assets(page)
         statics = [r.url for r in responses if "/static/" in r.url]
@@ -210,5 +194,3 @@ def test_the_site_behind_nginx_under_a_prefix(browser: Any, proxied: str) -> Non
         page.click("#items a >> nth=1")
         page.wait_for_url(proxied + "api/items/2")
         assert '"name":"a kettle"' in (page.text_content("body") or "")
-    finally:
-        context.close()
