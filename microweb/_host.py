@@ -10,7 +10,8 @@ whose labels may hold parameters: ``{tenant}.example.com``,
 ``api-{version:int}.example.com``. A parameter takes one label at most (it
 never spans a dot); the ``path`` convertor is refused. Matching ignores the
 port and the letter case of the header and a final dot (``Example.COM.:8000``
-is ``example.com``). The template is the route-path grammar with labels for
+is ``example.com``); a port in the template is ignored too (as Starlette
+does), and kept only for ``host_for``. The template is the route-path grammar with labels for
 segments: ``{tenant}.example.com`` is compiled as ``/{tenant}/example/com``
 and matched against the host written the same way, so the convertors and
 their checks are those of paths.
@@ -43,8 +44,10 @@ from microweb.types import ASGIApp, Scope
 
 __all__ = ["Host", "HostEntry", "host_of"]
 
-# A parameter in braces, or a run of literal text (lower-cased: DNS names ignore case).
+# A parameter in braces, between runs of literal text (lower-cased: DNS names ignore case).
 _PIECES = re.compile(r"(\{[^{}]*\})")
+# A host template: the name, and perhaps a port (ignored when matching, as the header's is).
+_TEMPLATE = re.compile(r"([^/]*?)(:[0-9]+)?")
 
 
 def host_of(scope: Scope) -> str:
@@ -90,7 +93,7 @@ class Host(BaseRoute):
     ``TypeError`` naming the bad value.
     """
 
-    __slots__ = ("_matcher", "app", "compiled", "host", "name", "serve")
+    __slots__ = ("_matcher", "app", "compiled", "host", "name", "port", "serve")
 
     def __init__(
         self,
@@ -99,9 +102,14 @@ class Host(BaseRoute):
         routes: Sequence[BaseRoute] | None = None,
         name: str | None = None,
     ) -> None:
-        if not isinstance(host, str) or not host or "/" in host or ":" in _literal(host):
-            raise ValueError(f"host template {host!r} must be a host name, without port or path")
-        compiled = compile_path("/" + _lowered(host).replace(".", "/"))
+        if not isinstance(host, str):
+            raise TypeError(f"a host template must be a str, got {host!r}")
+        found = _TEMPLATE.fullmatch(host)
+        if found is None or not found.group(1) or ":" in _literal(found.group(1)):
+            raise ValueError(
+                f"host template {host!r} must be a host name, perhaps a port, no path"
+            )
+        compiled = compile_path("/" + _lowered(found.group(1)).replace(".", "/"))
         for param in compiled.params:
             if param.convertor.name == "path":
                 raise ValueError(f"host template {host!r}: a parameter cannot span labels")
@@ -109,6 +117,7 @@ class Host(BaseRoute):
         from microweb.routing import Router  # the router imports this module
 
         self.host = host
+        self.port = found.group(2) or ""  # ":8000" or nothing: kept for host_for only
         self.compiled = compiled
         self.app: ASGIApp = app
         self.name = name if name is not None else ""
@@ -135,7 +144,7 @@ class Host(BaseRoute):
 
     def host_for(self, **params: Any) -> str:
         """The host name with ``params`` filled in (``ValueError`` for a bad or missing one)."""
-        return self.compiled.format(**params)[1:].replace("/", ".")
+        return self.compiled.format(**params)[1:].replace("/", ".") + self.port
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """``"/"`` for this host's name; ``"name:route"`` asks the app below for ``route``.

@@ -163,9 +163,16 @@ def test_url_path_for_through_a_host() -> None:
         app.url_path_for("tenant:item")
 
 
+def test_a_port_in_the_template_is_ignored_when_matching() -> None:
+    app = App(routes=[Host("{tenant}.example.com:3600", tenant_router())])
+    assert get(app, "/", "acme.example.com").text == "home of acme"
+    assert get(app, "/", "acme.example.com:5600").text == "home of acme"
+
+
 def test_host_for_builds_the_host_name() -> None:
     host = Host("{tenant}.Example.com", tenant_router())
     assert host.host_for(tenant="acme") == "acme.example.com"
+    assert Host("example.com:3600", tenant_router()).host_for() == "example.com:3600"
     with pytest.raises(ValueError, match="missing path parameter 'tenant'"):
         host.host_for()
 
@@ -185,7 +192,8 @@ def test_url_for_in_a_request_below_a_host_uses_that_host() -> None:
     ("args", "kwargs", "error", "match"),
     [
         (("example.com/x", None), {}, ValueError, "must be a host name"),
-        (("example.com:80", None), {}, ValueError, "must be a host name"),
+        (("example.com:8o", None), {}, ValueError, "must be a host name"),
+        ((b"example.com", None), {}, TypeError, "must be a str"),
         (("", None), {}, ValueError, "must be a host name"),
         (("{rest:path}.example.com", None), {}, ValueError, "cannot span labels"),
         (("{x:nope}.example.com", None), {}, ValueError, "unknown path converter"),
