@@ -285,7 +285,9 @@ class _WithRequest(Response):
     response made.
     """
 
-    def __init__(self, response_class: type[Response], status_code: int | None, content: Any):
+    def __init__(
+        self, response_class: type[Response], status_code: int | None, content: Any
+    ) -> None:
         self.response_class = response_class
         self.content = content
         self.status_code = 200 if status_code is None else status_code
