@@ -18,7 +18,9 @@ decided here, once:
 
 Return-value coercion (SPEC "Return-value coercion"): a ``Response`` is sent as
 it is; anything else becomes ``response_class(value, status_code=...)``;
-``None`` with 204 or 304 is an empty body.
+``None`` with 204 or 304 is an empty body. A class whose constructor declares
+``request`` (a template page) also gets ``request=`` the Request: it is made
+when the response is sent (``_WithRequest``), decided when the route is added.
 
 When the handler took a temporary ``Response`` (SPEC "Handler parameters"),
 its status applies to the response made from the return value; its headers,
@@ -41,6 +43,7 @@ from microweb._params import Binding, Bound
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
+from microweb.requests import Request
 from microweb.responses import JSONResponse, Response
 from microweb.types import Receive, Scope, Send
 
@@ -154,11 +157,15 @@ class Endpoint:
 class BindingEndpoint(Endpoint):
     """An endpoint whose handler takes more than its path parameters, bound per request."""
 
-    __slots__ = ("temporary_status",)
+    __slots__ = ("coerce", "temporary_status")
 
     def __init__(self, route: Route, default_response_class: type[Response] | None) -> None:
         super().__init__(route, default_response_class)
         self.temporary_status = route.status_code or 200  # a temporary Response starts with it
+        # Coercion with a temporary Response's status (see _merge).
+        self.coerce: Callable[[type[Response], Any, int | None], Response] = (
+            _coerce_with_request if _takes_request(self.effective_response_class) else _coerce
+        )
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, bound: Bound | None = None
@@ -205,7 +212,7 @@ class BindingEndpoint(Endpoint):
             response = copy.copy(result)
         else:
             status_code = temporary.status_code if temporary.status_set else self.status_code
-            response = _coerce(self.effective_response_class, result, status_code)
+            response = self.coerce(self.effective_response_class, result, status_code)
         if temporary.raw_headers:
             response.raw_headers = _merge_headers(response.raw_headers, temporary.raw_headers)
         return response
@@ -242,13 +249,65 @@ def _coerce(response_class: type[Response], content: Any, status_code: int | Non
     return response_class(content, status_code=status_code)
 
 
+def _coerce_with_request(
+    response_class: type[Response], content: Any, status_code: int | None
+) -> Response:
+    """``_coerce`` for a class that takes the Request."""
+    return _WithRequest(response_class, status_code, content)
+
+
 def _response_factory(
     response_class: type[Response], status_code: int | None
 ) -> Callable[[Any], Response]:
+    if _takes_request(response_class):
+        # SPEC "Static files, mounting and templates": decided here, when the
+        # route is added; every other class pays nothing for it.
+        return functools.partial(_WithRequest, response_class, status_code)
     if status_code is None:
         # perf: without a status code, coercion is a call of the class itself.
         return response_class
     return functools.partial(_coerce, response_class, status_code=status_code)
+
+
+def _takes_request(response_class: type[Response]) -> bool:
+    """Whether the constructor of ``response_class`` declares a ``request`` parameter."""
+    try:
+        return "request" in inspect.signature(response_class).parameters
+    except (TypeError, ValueError):  # a signature Python cannot read
+        return False
+
+
+class _WithRequest(Response):
+    """Coercion into a class that takes the Request: made when it is sent, from its scope.
+
+    Coercion sees only the returned value; the scope comes with ``__call__``.
+    Headers merged in before then (a temporary Response's) are added to the
+    response made.
+    """
+
+    def __init__(
+        self, response_class: type[Response], status_code: int | None, content: Any
+    ) -> None:
+        self.response_class = response_class
+        self.content = content
+        self.status_code = 200 if status_code is None else status_code
+        self.given_status = status_code
+        self.background = None
+        self.raw_headers = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if self.given_status is None:
+            response = self.response_class(self.content, request=request)  # type: ignore[call-arg]
+        elif self.content is None and self.given_status in _EMPTY_FOR_NONE:
+            response = Response(status_code=self.given_status)
+        else:
+            response = self.response_class(  # type: ignore[call-arg]
+                self.content, status_code=self.given_status, request=request
+            )
+        if self.raw_headers:
+            response.raw_headers = _merge_headers(response.raw_headers, self.raw_headers)
+        await response(scope, receive, send)
 
 
 def _awaitable_call(

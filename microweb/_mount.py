@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from microweb._http.urls import PATH_SAFE
-from microweb._route_base import BaseRoute
+from microweb._route_base import BaseRoute, app_or_routes, inner_path_for
 from microweb.responses import Response
 from microweb.types import ASGIApp
 
@@ -66,31 +66,15 @@ class Mount(BaseRoute):
             raise ValueError(f"mount path {path!r} must start with '/' and not end with '/'")
         if "{" in path:
             raise ValueError(f"mount path {path!r} cannot hold parameters")
-        if (app is None) == (routes is None):
-            raise TypeError(f"Mount {path!r} takes an app or routes, not both or neither")
-        if routes is not None:
-            from microweb.routing import Router  # the router imports this module
-
-            app = Router(routes=routes)
-        if not callable(app):
-            raise TypeError(f"the app of Mount {path!r} must be an ASGI app, got {app!r}")
         self.path = path
-        self.app: ASGIApp = app
+        self.app: ASGIApp = app_or_routes(f"Mount {path!r}", app, routes)
         self.name = name if name is not None else ""
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """``path`` under the prefix for this mount's name; else a name inside the mounted app."""
         if name == self.name and self.name and set(params) == {"path"}:
             return quote(self.path + "/" + str(params["path"]).lstrip("/"), safe=PATH_SAFE)
-        head, colon, rest = name.partition(":")
-        inner = getattr(self.app, "url_path_for", None)
-        if colon and head == self.name and inner is not None:
-            try:
-                return self.path + str(inner(rest, **params))
-            except ValueError as exc:
-                if not str(exc).startswith("no route is named"):
-                    raise  # a bad parameter: its message says which
-        raise ValueError(f"no route is named {name!r}")
+        return self.path + inner_path_for(self.name, self.app, name, params)
 
     def under(self, prefix: str) -> Mount:
         if not prefix:

@@ -277,6 +277,7 @@ def bind_endpoint(
     *,
     checks: Sequence[DependsMarker] = (),
     chain: tuple[Callable[..., Any], ...] = (),
+    optional: frozenset[str] = frozenset(),
 ) -> Binding:
     """Work out, once, how to call ``endpoint`` for a route.
 
@@ -284,7 +285,8 @@ def bind_endpoint(
     ``where`` names the route in error messages; ``checks`` are the route's
     ``dependencies=[Depends(...)]``, run before the handler, values unused.
     ``chain`` is set when ``endpoint`` is itself a dependency: the
-    dependencies that led to it, the handler first.
+    dependencies that led to it, the handler first. ``optional`` names path
+    parameters the handler may leave out (those of a Host above the route).
     """
     route = where
     role = "dependency" if chain else "handler"
@@ -361,8 +363,9 @@ def bind_endpoint(
     for _, dependency in dependencies:
         reached |= dependency.binding.reached
     unreached = [n for n in path_params if n not in reached]
-    if unreached and not (request_names or websocket_names or takes_kwargs or chain):
-        names = ", ".join(repr(n) for n in unreached)
+    required = [n for n in unreached if n not in optional]
+    if required and not (request_names or websocket_names or takes_kwargs or chain):
+        names = ", ".join(repr(n) for n in required)
         raise ValueError(
             f"path parameter {names} of {where} is not a parameter of the handler; "
             "add it to the signature or take a Request"

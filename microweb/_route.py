@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from microweb._endpoint import Endpoint, compile_endpoint
-from microweb._matcher import CompiledPath, compile_path
+from microweb._matcher import CompiledPath, Param, compile_path
 from microweb._params import Binding, bind_endpoint, depends_list
-from microweb._route_base import BaseRoute, PathEntry, path_for
+from microweb._route_base import HOST_PARAMS, BaseRoute, PathEntry, path_for
 from microweb.params import DependsMarker
 from microweb.responses import Response
 from microweb.types import Receive, Scope, Send
@@ -90,6 +90,9 @@ class Route(BaseRoute):
     Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
     endpoint, method list, response class or status code, and for a handler
     parameter that cannot be bound. Its attributes cannot be set.
+
+    ``host_params`` are the parameters of a Host template above the route
+    (``Host`` sets them): the handler may take them like path parameters.
     """
 
     path: str
@@ -110,6 +113,7 @@ class Route(BaseRoute):
     include_in_schema: bool
     operation_id: str | None
     responses: dict[int | str, dict[str, Any]]
+    host_params: tuple[Param, ...]  # those of a Host above, bound like path parameters
     _own: Endpoint  # what answers when the Route is called as an ASGI app
 
     def __init__(
@@ -130,6 +134,7 @@ class Route(BaseRoute):
         include_in_schema: bool = True,
         operation_id: str | None = None,
         responses: Mapping[int | str, Mapping[str, Any]] | None = None,
+        host_params: Sequence[Param] = (),
     ) -> None:
         if not isinstance(path, str):
             raise TypeError(f"the path of a route must be a str, got {path!r}")
@@ -154,11 +159,15 @@ class Route(BaseRoute):
                 raise TypeError(f"{option} of {where} must be a bool, got {flag!r}")
         compiled = compile_path(path)
         checks = depends_list(dependencies, where)
+        clash = {p.name for p in host_params} & {p.name for p in compiled.params}
+        if clash:
+            raise ValueError(f"{where}: {sorted(clash)} is both a host and a path parameter")
         binding = bind_endpoint(
             endpoint,
-            {param.name: param.convertor for param in compiled.params},
+            {param.name: param.convertor for param in (*host_params, *compiled.params)},
             where,
             checks=checks,
+            optional=frozenset(param.name for param in host_params),
         )
         for found in binding.tree():
             if found.websocket_names:
@@ -185,6 +194,7 @@ class Route(BaseRoute):
         init(self, "include_in_schema", include_in_schema)
         init(self, "operation_id", operation_id)
         init(self, "responses", _check_responses(responses, where))
+        init(self, "host_params", tuple(host_params))
         init(self, "_own", compile_endpoint(self, None))
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
@@ -200,6 +210,22 @@ class Route(BaseRoute):
         """This route under ``prefix``; ``dependencies`` run before its own, ``tags`` first."""
         if not (prefix or dependencies or tags):
             return self
+        tags = [*tags, *(tag for tag in self.tags if tag not in tags)]
+        return self._remade(prefix, (*dependencies, *self.dependencies), self.host_params, tags)
+
+    def under_host(self, params: Sequence[Param]) -> Route:
+        """This route below a Host whose template has ``params``."""
+        if not params:
+            return self
+        return self._remade("", self.dependencies, tuple(params), self.tags)
+
+    def _remade(
+        self,
+        prefix: str,
+        dependencies: Sequence[DependsMarker],
+        host_params: Sequence[Param],
+        tags: Sequence[str],
+    ) -> Route:
         return Route(
             prefix + self.path,
             self.endpoint,
@@ -207,9 +233,10 @@ class Route(BaseRoute):
             name=self.name,
             response_class=self.response_class,
             status_code=self.status_code,
-            dependencies=(*dependencies, *self.dependencies),
+            dependencies=dependencies,
+            host_params=host_params,
             response_model=self.response_model,
-            tags=[*tags, *(tag for tag in self.tags if tag not in tags)],
+            tags=tags,
             summary=self.summary,
             description=self.description,
             deprecated=self.deprecated,
@@ -219,9 +246,10 @@ class Route(BaseRoute):
         )
 
     def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:
-        return (
-            PathEntry(self.compiled, self.methods, compile_endpoint(self, default_response_class)),
-        )
+        endpoint = compile_endpoint(self, default_response_class)
+        if self.host_params:
+            endpoint = _HostedEndpoint(endpoint)
+        return (PathEntry(self.compiled, self.methods, endpoint),)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request routed here (``scope["path_params"]`` already converted)."""
@@ -230,3 +258,18 @@ class Route(BaseRoute):
     def __repr__(self) -> str:
         methods = ", ".join(sorted(self.methods))
         return f"Route({self.path!r}, methods=[{methods}], name={self.name!r})"
+
+
+class _HostedEndpoint(Endpoint):
+    """An endpoint below a Host: the host's values join the path parameters first."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Endpoint) -> None:
+        super().__init__(inner.route, inner.effective_response_class)
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The router set this route's own values; the Host left its values apart.
+        scope["path_params"] = {**scope[HOST_PARAMS], **scope["path_params"]}
+        await self.inner(scope, receive, send)

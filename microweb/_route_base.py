@@ -4,9 +4,9 @@ A route is an immutable description (``routing.Route``,
 ``_websocket_route.WebSocketRoute``); a router asks it for its ``name``,
 ``url_path_for``, ``under(prefix)`` and ``compile``, and files the entries
 ``compile`` returns (``routing`` says how): a ``PathEntry``, a
-``WebSocketEntry`` or a ``MountEntry`` (``_mount``). Kept apart from ``routing`` so
-that each kind of route may live in a module of its own without importing
-the router.
+``WebSocketEntry``, a ``MountEntry`` (``_mount``) or a ``HostEntry``
+(``_host``). Kept apart from ``routing`` so that each kind of route may
+live in a module of its own without importing the router.
 """
 
 from __future__ import annotations
@@ -20,12 +20,18 @@ from microweb._endpoint import Endpoint
 from microweb._http.urls import PATH_SAFE
 from microweb._matcher import CompiledPath
 from microweb.responses import Response
+from microweb.types import ASGIApp
 
 if TYPE_CHECKING:
+    from microweb._host import HostEntry
     from microweb._mount import MountEntry
     from microweb._websocket_route import WebSocketEntry
 
-__all__ = ["BaseRoute", "PathEntry", "path_for"]
+__all__ = ["HOST_PARAMS", "BaseRoute", "PathEntry", "app_or_routes", "inner_path_for", "path_for"]
+
+# The scope key where a Host (``_host``) leaves the values of its template, so
+# the routes below that bind them find them after their router set path_params.
+HOST_PARAMS = "microweb.host_params"
 
 
 class PathEntry(NamedTuple):
@@ -54,7 +60,7 @@ class BaseRoute(abc.ABC):
     @abc.abstractmethod
     def compile(
         self, default_response_class: type[Response] | None
-    ) -> Sequence[PathEntry | WebSocketEntry | MountEntry]:
+    ) -> Sequence[PathEntry | WebSocketEntry | MountEntry | HostEntry]:
         """What a router whose default response class is given files for this route."""
 
 
@@ -63,3 +69,33 @@ def path_for(own_name: str, compiled: CompiledPath, name: str, params: dict[str,
     if name != own_name:
         raise ValueError(f"no route is named {name!r}")
     return quote(compiled.format(**params), safe=PATH_SAFE)
+
+
+def app_or_routes(where: str, app: ASGIApp | None, routes: Sequence[BaseRoute] | None) -> ASGIApp:
+    """The app of a Mount or Host named ``where``: ``app``, or a Router of ``routes``."""
+    if (app is None) == (routes is None):
+        raise TypeError(f"{where} takes an app or routes, not both or neither")
+    if routes is not None:
+        from microweb.routing import Router  # the router imports this module
+
+        app = Router(routes=routes)
+    if not callable(app):
+        raise TypeError(f"the app of {where} must be an ASGI app, got {app!r}")
+    return app
+
+
+def inner_path_for(namespace: str, app: ASGIApp, name: str, params: dict[str, Any]) -> str:
+    """``url_path_for`` of ``"namespace:route"``: the path of ``route`` inside ``app``.
+
+    Raises ``ValueError`` ``no route is named`` when ``name`` is not in the
+    namespace or ``app`` has no such route; a bad parameter's own error passes.
+    """
+    head, colon, rest = name.partition(":")
+    inner = getattr(app, "url_path_for", None)
+    if colon and namespace and head == namespace and inner is not None:
+        try:
+            return str(inner(rest, **params))
+        except ValueError as exc:
+            if not str(exc).startswith("no route is named"):
+                raise  # a bad parameter: its message says which
+    raise ValueError(f"no route is named {name!r}")

@@ -28,7 +28,9 @@ re-rooted, for ``include_router``) and ``compile``. A ``Mount``
 (``_mount``, re-exported here) compiles to a ``MountEntry``: a prefix and
 the ASGI app below it, which the router tries only when no path matched,
 longest prefix first; its name is a namespace for ``url_path_for``
-(``"api:item"``) (SPEC "Static files, mounting and templates").
+(``"api:item"``) (SPEC "Static files, mounting and templates"). A ``Host``
+(``_host``, re-exported here) compiles to a ``HostEntry``: a host template
+and the app for that host, tried after the mounts, in the order added.
 
 A router answers:
 
@@ -58,8 +60,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
 from microweb._endpoint import Endpoint
+from microweb._host import Host, HostEntry
 from microweb._http.urls import PATH_SAFE, QUERY_SAFE
-from microweb._matcher import Matcher
+from microweb._matcher import Matcher, Param
 from microweb._mount import Mount, MountEntry
 from microweb._params import depends_list
 from microweb._route import Route, check_response_class, check_tags
@@ -75,7 +78,7 @@ from microweb.websockets import WebSocketClose
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["Mount", "Route", "RouteOptions", "Router", "WebSocketRoute"]
+__all__ = ["Host", "Mount", "Route", "RouteOptions", "Router", "WebSocketRoute"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -398,6 +401,7 @@ class Router(RouteDecorators):
         self._added: list[tuple[BaseRoute, type[Response] | None]] = []
         self._matcher: Matcher[_MethodTable] = Matcher()
         self._mounts: list[MountEntry] = []  # longest prefix first
+        self._hosts: list[HostEntry] = []  # in the order added
         self._by_name: dict[str, BaseRoute] = {}
         for route in routes or ():
             if not isinstance(route, BaseRoute):
@@ -424,6 +428,9 @@ class Router(RouteDecorators):
                 self._mounts.append(entry)
                 self._mounts.sort(key=lambda mounted: len(mounted.prefix), reverse=True)
                 continue
+            if isinstance(entry, HostEntry):
+                self._hosts.append(entry)
+                continue
             table = self._matcher.get(entry.path)
             fresh = table is None
             if table is None:
@@ -437,7 +444,7 @@ class Router(RouteDecorators):
             if fresh:
                 self._matcher.add(entry.path, table)
         self._added.append((route, response_class))
-        if route.name or not isinstance(route, Mount):
+        if route.name or not isinstance(route, (Mount, Host)):
             self._by_name.setdefault(route.name, route)
 
     def include_router(
@@ -462,6 +469,18 @@ class Router(RouteDecorators):
         extra_tags = check_tags(tags, "include_router")
         for route, response_class in router._added:
             self._file(_depending(route.under(prefix), checks, extra_tags), response_class)
+
+    def with_host_params(self, params: Sequence[Param]) -> Router:
+        """A copy of this router whose HTTP routes bind ``params`` of a Host above it.
+
+        ``Host`` calls it; the routes are those added so far.
+        """
+        hosted = Router(redirect_slashes=self.redirect_slashes)
+        for route, response_class in self._added:
+            if isinstance(route, Route):
+                route = route.under_host(params)
+            hosted._file(route, response_class)
+        return hosted
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` with ``params`` filled in.
@@ -532,6 +551,11 @@ class Router(RouteDecorators):
                 # ASGI: the mounted app gets the whole path, and the prefix in root_path.
                 root = scope["path"][: len(scope["path"]) - len(path)]
                 await app({**scope, "root_path": root + prefix}, receive, send)
+                return
+        for host in self._hosts:
+            hosted = host.scope_for(scope)
+            if hosted is not None:
+                await host.app(hosted, receive, send)
                 return
         if scope["type"] == "websocket":
             await WebSocketClose()(scope, receive, send)  # the server answers 403

@@ -29,7 +29,7 @@ PUBLIC = {
         "__version__",
         "safe_path",
     },
-    "microweb.routing": {"Mount", "Route", "RouteOptions", "Router", "WebSocketRoute"},
+    "microweb.routing": {"Host", "Mount", "Route", "RouteOptions", "Router", "WebSocketRoute"},
     "microweb.applications": {"App"},
     "microweb.responses": {
         "EventSourceResponse",
@@ -93,6 +93,7 @@ PUBLIC = {
         "HTTPDigest",
         "OAuth2PasswordBearer",
     },
+    "microweb.templating": {"Jinja2Templates"},
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }
