@@ -36,6 +36,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from microweb._context import app_context
 from microweb._depends import Solver
 from microweb._params import Binding, Bound
 from microweb._temporary import TemporaryResponse
@@ -223,7 +224,18 @@ class DependingEndpoint(BindingEndpoint):
         try:
             # The handler is called, and the request closed, as without dependencies.
             await super().__call__(scope, receive, send, await solver.bind(self.binding))
-        except BaseException as exc:
+        except Exception as exc:
+            context = app_context(scope)
+            if context is None or context.answer_error is None:
+                await solver.teardown(exc)  # no App around: nothing here can answer
+                raise
+            # SPEC: teardown comes after the response is sent, an error response
+            # too; so the App's error boundary answers here, then ``exc`` is
+            # thrown in at each ``yield`` (whatever the dependency does with it,
+            # the answer stands: it was sent).
+            await context.answer_error(scope, receive, send, exc)
+            await solver.teardown(exc)
+        except BaseException as exc:  # cancelled: nothing to answer
             await solver.teardown(exc)
             raise
         else:

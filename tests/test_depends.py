@@ -385,3 +385,167 @@ def test_overrides_given_as_a_new_dict_apply_too() -> None:
     assert client.get("/").json() == "fake"
     app.dependency_overrides = {}
     assert client.get("/").json() == "real"
+
+
+# --- teardown after the error response (SPEC: teardown after the response is sent) ---
+
+
+def recorded(app: App, order: list[str]) -> Any:
+    """``app`` wrapped so that each response start lands in ``order``."""
+
+    async def recorder(scope: Any, receive: Any, send: Any) -> None:
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                order.append(f"sent {message['status']}")
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return recorder
+
+
+def test_error_response_is_sent_before_teardown_gets_the_exception() -> None:
+    order: list[str] = []
+
+    def sync_dep() -> Iterator[None]:
+        try:
+            yield
+        except HTTPException as exc:
+            order.append(f"sync teardown {exc.status_code}")
+            raise
+
+    async def async_dep() -> AsyncIterator[None]:
+        try:
+            yield
+        except HTTPException as exc:
+            order.append(f"async teardown {exc.status_code}")
+            raise
+
+    def handler(
+        a: Annotated[None, Depends(sync_dep)], b: Annotated[None, Depends(async_dep)]
+    ) -> None:
+        raise HTTPException(409, "taken")
+
+    app = App()
+    app.add_route("/d", handler)
+    response = TestClient(recorded(app, order)).get("/d")
+    assert (response.status_code, response.json()) == (409, {"detail": "taken"})
+    assert order == ["sent 409", "async teardown 409", "sync teardown 409"]
+
+
+def test_error_response_comes_first_behind_middleware_too() -> None:
+    order: list[str] = []
+
+    class Recorder:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await recorded(self.app, order)(scope, receive, send)
+
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        finally:
+            order.append("teardown")
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise HTTPException(404)
+
+    app = App(middleware=[(Recorder, {})])
+    app.add_route("/d", handler)
+    assert TestClient(app).get("/d").status_code == 404
+    assert order == ["sent 404", "teardown"]
+
+
+class Broken(Exception):
+    pass
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_unhandled_exception_is_answered_and_logged_once_then_thrown_in(
+    swallow: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    order: list[str] = []
+
+    async def session() -> AsyncIterator[str]:
+        try:
+            yield "s"
+        except Broken:
+            order.append("rollback")
+            if not swallow:
+                raise
+
+    def handler(s: Annotated[str, Depends(session)]) -> None:
+        raise Broken("boom")
+
+    app = App()
+    app.add_route("/d", handler)
+    client = TestClient(recorded(app, order), raise_server_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        response = client.get("/d")
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert order == ["sent 500", "rollback"]
+    logged = [r for r in caplog.records if r.name == "microweb"]
+    assert [r.getMessage() for r in logged] == ["unhandled Broken in GET /d"]
+
+
+def test_an_exception_handler_answers_before_teardown() -> None:
+    order: list[str] = []
+
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        except Broken:
+            order.append("teardown saw Broken")
+            raise
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise Broken
+
+    app = App()
+    app.add_exception_handler(Broken, lambda request, exc: Response("handled", status_code=418))
+    app.add_route("/d", handler)
+    response = TestClient(recorded(app, order)).get("/d")
+    assert (response.status_code, response.text) == (418, "handled")
+    assert order == ["sent 418", "teardown saw Broken"]
+
+
+def test_a_teardown_raising_another_error_is_logged_and_the_answer_stands(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        except HTTPException:
+            raise RuntimeError("teardown failed differently") from None
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise HTTPException(409)
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        response = client_for(handler).get("/d")
+    assert response.status_code == 409
+    messages = [r.getMessage() for r in caplog.records if r.name == "microweb"]
+    assert len(messages) == 1
+    assert messages[0].endswith("dep' of route GET '/d' failed")
+
+
+def test_without_an_app_teardown_runs_and_the_exception_goes_on() -> None:
+    seen: list[str] = []
+
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        except HTTPException:
+            seen.append("teardown")
+            raise
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise HTTPException(409)
+
+    router = Router()
+    router.add_route("/d", handler)
+    with pytest.raises(HTTPException):
+        TestClient(router).get("/d")
+    assert seen == ["teardown"]
