@@ -146,6 +146,25 @@ class BodyReader:
         # perf: built once per route; it decodes and validates straight from the bytes.
         self.decoder = msgspec.json.Decoder(self.shape, strict=False)
 
+    @classmethod
+    def union(cls, readers: list[BodyReader]) -> BodyReader:
+        """One reader for the body parameters of several (a handler's and its dependencies').
+
+        FastAPI's rule over the union: a name declared twice is one parameter
+        (its type must agree); more than one name, or an embedded one, makes
+        the body an object of keys.
+        """
+        params: dict[str, BodyParam] = {}
+        for reader in readers:
+            for param in reader.params:
+                seen = params.setdefault(param.name, param)
+                if seen.annotation != param.annotation:
+                    raise TypeError(
+                        f"the body parameter {param.name!r} is declared twice, as "
+                        f"{seen.annotation!r} and as {param.annotation!r}; give both one type"
+                    )
+        return cls(list(params.values()), any(reader.embedded for reader in readers))
+
     async def read(self, request: Request) -> BodyRead:
         """Read and decode the body of ``request`` into handler values or 422 items."""
         kwargs: dict[str, Any] = {}

@@ -96,6 +96,7 @@ class Binding:
         body: BodyReader | None = None,
         dependencies: tuple[tuple[str | None, Dependency], ...] = (),
         reached: frozenset[str] = frozenset(),
+        route_body: BodyReader | None = None,
     ) -> None:
         self.request_names = request_names
         self.response_names = response_names
@@ -108,7 +109,9 @@ class Binding:
         self.cookies = tuple(v for v in values if v.location == "cookie")
         # perf: one test per request for a handler reading no header or cookie.
         self.from_headers = bool(self.headers or self.cookies)
-        self.body = body
+        self.body = body  # its own body parameters
+        # A handler's: the body parameters of it and its dependencies, read once.
+        self.route_body = route_body
         # Each Depends parameter (None: a route-level check whose value is unused).
         self.dependencies = dependencies
         self.reached = reached  # the path parameters it or its dependencies take
@@ -370,6 +373,7 @@ def bind_endpoint(
             raise TypeError(
                 f"body parameter {names} of {where} cannot be decoded from JSON: {exc}"
             ) from None
+    route_body = None if chain else _route_body(body, dependencies, where)
     return Binding(
         request_names=tuple(request_names),
         response_names=tuple(response_names),
@@ -380,7 +384,27 @@ def bind_endpoint(
         body=body,
         dependencies=tuple(dependencies),
         reached=frozenset(reached),
+        route_body=route_body,
     )
+
+
+def _route_body(
+    own: BodyReader | None, dependencies: list[tuple[str | None, Dependency]], where: str
+) -> BodyReader | None:
+    """The one reader of a route's body: the handler's parameters and its dependencies'."""
+    readers = [] if own is None else [own]
+    stack = [dependency.binding for _, dependency in reversed(dependencies)]
+    while stack:  # depth first, in the order they are declared
+        binding = stack.pop()
+        if binding.body is not None and binding.body not in readers:
+            readers.append(binding.body)
+        stack += [dependency.binding for _, dependency in reversed(binding.dependencies)]
+    if len(readers) <= 1:
+        return readers[0] if readers else None
+    try:
+        return BodyReader.union(readers)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"body of {where} cannot be decoded from JSON: {exc}") from None
 
 
 def depends_list(given: Sequence[Any] | None, where: str) -> tuple[DependsMarker, ...]:

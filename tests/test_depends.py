@@ -12,7 +12,7 @@ import pytest
 
 from microweb import App, BackgroundTasks, Request, Response, Router
 from microweb.exceptions import HTTPException
-from microweb.params import Depends, Header, Query
+from microweb.params import Body, Depends, Header, Query
 from microweb.testclient import TestClient
 from microweb.websockets import WebSocket
 
@@ -549,3 +549,104 @@ def test_without_an_app_teardown_runs_and_the_exception_goes_on() -> None:
     with pytest.raises(HTTPException):
         TestClient(router).get("/d")
     assert seen == ["teardown"]
+
+
+# --- body parameters across the dependency tree (FastAPI's embedding rule on the union) ---
+
+
+@dataclasses.dataclass
+class User:
+    name: str
+
+
+def test_body_params_of_handler_and_dependency_are_keys_of_one_body() -> None:
+    def owner(user: User) -> str:
+        return user.name
+
+    def handler(item: Item, name: Annotated[str, Depends(owner)]) -> list[Any]:
+        return [item.name, item.price, name]
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    client = TestClient(app)
+    sent = {"item": {"name": "pen", "price": 2}, "user": {"name": "ann"}}
+    assert client.post("/d", json=sent).json() == ["pen", 2, "ann"]
+    response = client.post("/d", json={"item": {"name": "pen"}})
+    assert response.status_code == 422
+    locs = [error["loc"] for error in response.json()["detail"]]
+    assert locs == [["body", "item", "price"], ["body", "user"]]
+
+
+def test_a_body_param_named_in_handler_and_dependency_is_one_whole_body() -> None:
+    def priced(item: Item) -> float:
+        return item.price
+
+    def handler(item: Item, price: Annotated[float, Depends(priced)]) -> list[Any]:
+        return [item.name, price]
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    assert TestClient(app).post("/d", json={"name": "pen", "price": 3}).json() == ["pen", 3]
+
+
+def test_a_body_param_twice_with_two_types_is_refused_when_the_route_is_added() -> None:
+    def owner(item: User) -> str:
+        return item.name
+
+    def handler(item: Item, name: Annotated[str, Depends(owner)]) -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"body parameter 'item' is declared twice.*one type"):
+        App().add_route("/d", handler, methods=["POST"])
+
+
+def test_route_checks_and_nested_dependencies_join_the_body_union() -> None:
+    seen: list[str] = []
+
+    def audit(user: User) -> None:
+        seen.append(user.name)
+
+    def inner(note: Annotated[str, Body(embed=True)]) -> str:
+        return note
+
+    def outer(note: Annotated[str, Depends(inner)]) -> str:
+        return note.upper()
+
+    def handler(note: Annotated[str, Depends(outer)]) -> str:
+        return note
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"], dependencies=[Depends(audit)])
+    client = TestClient(app)
+    assert client.post("/d", json={"user": {"name": "ann"}, "note": "hi"}).json() == "HI"
+    assert seen == ["ann"]
+
+
+def test_an_embedded_body_param_of_a_lone_dependency_is_a_key() -> None:
+    def named(name: Annotated[str, Body(embed=True)]) -> str:
+        return name
+
+    def handler(name: Annotated[str, Depends(named)]) -> str:
+        return name
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    assert TestClient(app).post("/d", json={"name": "ann"}).json() == "ann"
+
+
+def test_an_override_with_its_own_body_params_reads_them() -> None:
+    def real() -> str:
+        return "real"
+
+    def fake(user: User) -> str:
+        return "fake " + user.name
+
+    def handler(item: Item, who: Annotated[str, Depends(real)]) -> list[str]:
+        return [item.name, who]
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    app.dependency_overrides[real] = fake
+    client = TestClient(app)
+    # The route's body is the Item (as declared); the override reads the same body as a User.
+    assert client.post("/d", json={"name": "pen", "price": 1}).json() == ["pen", "fake pen"]

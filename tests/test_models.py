@@ -15,7 +15,7 @@ import pytest
 from conftest import require_module
 
 from microweb import App, ORJSONResponse
-from microweb.params import Body
+from microweb.params import Body, Depends
 from microweb.responses import JSONResponse, Response
 from microweb.testclient import TestClient
 
@@ -277,6 +277,22 @@ def test_several_body_params_with_pydantic_models_are_keys() -> None:
     only_pydantic = {**sent, "aliased": {"itemId": "x"}}
     [error] = detail(client.post("/b", json=only_pydantic))
     assert (error["type"], error["loc"]) == ("int_parsing", ["body", "aliased", "itemId"])
+
+
+def priced(item: Item) -> float:
+    return item.price
+
+
+def test_a_dependency_with_a_pydantic_body_joins_the_handlers_body() -> None:
+    def handler(parcel: Parcel, price: Annotated[float, Depends(priced)]) -> list[Any]:
+        return [parcel.label, price]
+
+    client = client_for(handler)
+    sent = {"parcel": {"label": "box"}, "item": {"name": "pen", "price": 2}}
+    assert client.post("/b", json=sent).json() == ["box", 2.0]
+    wrong = {"parcel": {"label": "box"}, "item": {"name": "pen", "price": -2}}
+    [error] = detail(client.post("/b", json=wrong))
+    assert (error["type"], error["loc"]) == ("greater_than", ["body", "item", "price"])
 
 
 def test_an_embedded_pydantic_model_and_an_optional_one() -> None:
