@@ -1,4 +1,4 @@
-"""pydantic models as typed bodies (the ``microweb[pydantic]`` extra).
+"""pydantic models as typed bodies and response models (the ``microweb[pydantic]`` extra).
 
 SPEC.md "Typed request data": a body whose type holds a pydantic model is
 validated by pydantic itself, from the body bytes (a bare model by its own
@@ -7,8 +7,12 @@ validated by pydantic itself, from the body bytes (a bare model by its own
 FastAPI's items: their ``loc`` gets the ``body`` prefix (and the key, for an
 embedded parameter), ``url`` goes, ``input`` is bounded as every 422's is.
 
-pydantic is imported when the first ``PydanticBody`` is made, that is when a
-route declaring a pydantic model is added (a class is told to be one by
+A ``response_model`` holding a pydantic model (``response_dumper``) is
+validated from the returned value's attributes and dumped by the declared
+type, in JSON mode and by alias, as FastAPI serializes it.
+
+pydantic is imported when the first ``PydanticBody`` or response dumper is
+made, that is when a route declaring a pydantic model is added (a class is told to be one by
 ``_models.is_pydantic_model``, which imports nothing): ``import microweb``
 and an app without pydantic models never load pydantic.
 """
@@ -16,6 +20,7 @@ and an app without pydantic models never load pydantic.
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -26,7 +31,7 @@ from microweb._validation import ErrorDict, item
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-__all__ = ["PydanticBody"]
+__all__ = ["PydanticBody", "response_dumper"]
 
 # The constraints a marker can give (``Body(min_length=1)``), as msgspec carries them.
 _CONSTRAINTS = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
@@ -102,3 +107,19 @@ def _item(error: Any, loc: list[Any]) -> ErrorDict:
         # A validator's exception in ``ctx`` is written ``{}``, as FastAPI writes it.
         ctx = {k: {} if isinstance(v, BaseException) else v for k, v in ctx.items()}
     return item(error["type"], [*loc, *error["loc"]], error["msg"], error["input"], ctx)
+
+
+def response_dumper(model: Any) -> Callable[[Any], Any]:
+    """``value`` validated as ``model`` and dumped to JSON values by its declared type.
+
+    Raises ``pydantic.ValidationError`` (a ValueError) for a value that does not fit.
+    """
+    import pydantic  # only now: see the module's doc
+
+    adapter = pydantic.TypeAdapter(model)
+    validate, dump = adapter.validate_python, adapter.dump_python
+
+    def dump_value(value: Any) -> Any:
+        return dump(validate(value, from_attributes=True), mode="json", by_alias=True)
+
+    return dump_value

@@ -439,3 +439,142 @@ def test_a_plain_dict_does_not_reach_the_default_hook(monkeypatch: pytest.Monkey
         _json.dumps({"a": [1, "b", None, 2.5, {"c": True}]})
         == b'{"a":[1,"b",null,2.5,{"c":true}]}'
     )
+
+
+# --- response_model ---------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PublicUser:
+    name: str
+    age: int = 0
+
+
+@dataclasses.dataclass
+class StoredUser(PublicUser):
+    password: str = "secret"
+
+
+class PublicStruct(msgspec.Struct):
+    name: str
+
+
+class PublicModel(pydantic.BaseModel):
+    name: str
+    joined: datetime.datetime | None = None
+    user_id: int = pydantic.Field(0, alias="userId")
+
+
+class StoredModel(PublicModel):
+    password: str = "secret"
+
+
+class Row:
+    """Stands in for an ORM object: attributes, no mapping."""
+
+    def __init__(self) -> None:
+        self.name = "row"
+        self.age = 5
+        self.password = "secret"
+
+
+def model_client(value: Any, model: Any, **route: Any) -> TestClient:
+    def handler() -> Any:
+        return value() if isinstance(value, type) else value  # a class: a fresh instance
+
+    app = App()
+    app.add_route("/b", handler, response_model=model, **route)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    ("value", "model", "expected"),
+    [
+        ({"name": "a", "password": "x"}, PublicUser, {"name": "a", "age": 0}),
+        (StoredUser("a", 3), PublicUser, {"name": "a", "age": 3}),
+        (Row, PublicUser, {"name": "row", "age": 5}),
+        (Row, PublicStruct, {"name": "row"}),
+        ([{"name": "a", "password": "x"}], list[PublicStruct], [{"name": "a"}]),
+        ({"name": "a", "age": "7", "password": "x"}, PublicUser | None, {"name": "a", "age": 7}),
+        (StoredUser("a"), Parcel, None),  # no fit: a 500
+        (
+            StoredModel(name="a", userId=2, joined=WHEN),
+            PublicModel,
+            {"name": "a", "joined": "2024-05-06T07:08:09Z", "userId": 2},
+        ),
+        (Row, PublicModel, {"name": "row", "joined": None, "userId": 0}),
+        ({"name": "a", "password": "x"}, list[PublicModel], None),  # no fit: a 500
+        ([StoredUser("b")], list[PublicModel], [{"name": "b", "joined": None, "userId": 0}]),
+    ],
+)
+def test_response_model_sends_only_the_models_fields(
+    value: Any, model: Any, expected: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = model_client(value, model).get("/b")
+    if expected is None:
+        assert (response.status_code, response.text) == (500, "Internal Server Error")
+        [record] = [r for r in caplog.records if r.name == "microweb"]
+        assert "does not fit response_model=" in str(record.exc_info[1])  # type: ignore[index]
+        assert "secret" not in response.text
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json() == expected
+        assert "secret" not in response.text
+
+
+def test_response_model_lets_a_returned_response_through_and_none_means_none() -> None:
+    assert model_client(Response("raw"), PublicUser).get("/b").text == "raw"
+    stored = StoredUser("a")
+    assert model_client(stored, None).get("/b").json()["password"] == "secret"
+
+
+def dependency_name() -> str:
+    return "dep"
+
+
+def test_response_model_with_dependencies_status_and_orjson() -> None:
+    def handler(who: Annotated[str, Depends(dependency_name)]) -> Any:
+        return StoredUser(who)
+
+    client = client_for(
+        handler,
+        method="GET",
+        response_model=PublicUser,
+        status_code=201,
+        response_class=ORJSONResponse,
+    )
+    response = client.get("/b")
+    assert (response.status_code, response.json()) == (201, {"name": "dep", "age": 0})
+
+
+def test_response_model_on_the_decorators_and_router() -> None:
+    from microweb import Router
+
+    router = Router()
+
+    @router.get("/r", response_model=PublicUser)
+    async def from_router() -> StoredUser:
+        return StoredUser("r")
+
+    app = App()
+    app.include_router(router, prefix="/api")
+
+    @app.post("/p", response_model=PublicModel)
+    def from_app() -> StoredModel:
+        return StoredModel(name="p", userId=0)
+
+    client = TestClient(app)
+    assert client.get("/api/r").json() == {"name": "r", "age": 0}
+    assert client.post("/p").json() == {"name": "p", "joined": None, "userId": 0}
+
+
+def test_a_response_model_nothing_converts_into_is_refused_when_the_route_is_added() -> None:
+    def handler() -> None:
+        pass
+
+    with pytest.raises(
+        TypeError, match=r"response_model of handler '.*handler'.*Opaque is no type"
+    ):
+        client_for(handler, response_model=list[Opaque])
+    with pytest.raises(TypeError, match=r"response_model of handler '.*handler'.* must be a type"):
+        client_for(handler, response_model="User")
