@@ -47,3 +47,26 @@ def test_typed_data() -> None:
     r = client.post("/items", json={"name": "pen", "variants": [{"sku": "p1", "price": -1}]})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "variants", 0, "price"]
+
+
+def test_models_example_is_the_one_the_guide_shows() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    source = (root / "examples" / "models.py").read_text(encoding="utf-8")
+    guide = (root / "docs" / "typed-data.md").read_text(encoding="utf-8")
+    assert f"`examples/models.py`:\n\n```py\n{source}```" in guide
+
+
+def test_models() -> None:
+    from examples.models import app
+
+    client = TestClient(app)
+    sent = {"item": {"name": "pen", "price": 2}, "owner": {"name": "ann"}, "copies": 2}
+    assert client.post("/items", json=sent).json() == {"name": "pen", "owner": "ann", "copies": 2}
+    wrong = client.post("/items", json={"item": {"name": "pen", "price": -1}, "owner": {}})
+    assert [e["loc"] for e in wrong.json()["detail"]] == [
+        ["body", "item", "price"],
+        ["body", "owner", "name"],
+    ]
+    assert client.get("/users/3").json() == {"name": "bob", "userId": 3}
