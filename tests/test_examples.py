@@ -49,13 +49,18 @@ def test_typed_data() -> None:
     assert r.json()["detail"][0]["loc"] == ["body", "variants", 0, "price"]
 
 
-def test_models_example_is_the_one_the_guide_shows() -> None:
+def test_every_example_a_guide_shows_is_the_file_itself() -> None:
+    import re
     from pathlib import Path
 
     root = Path(__file__).parent.parent
-    source = (root / "examples" / "models.py").read_text(encoding="utf-8")
-    guide = (root / "docs" / "typed-data.md").read_text(encoding="utf-8")
-    assert f"`examples/models.py`:\n\n```py\n{source}```" in guide
+    shown = re.compile(r"^`(examples/\w+\.py)`:\n\n```py\n(.*?)^```", re.S | re.M)
+    found = {}
+    for guide in (root / "docs").glob("*.md"):
+        for path, block in shown.findall(guide.read_text(encoding="utf-8")):
+            assert block == (root / path).read_text(encoding="utf-8"), f"{guide.name}: {path}"
+            found[path] = guide.name
+    assert found["examples/models.py"] == "typed-data.md"
 
 
 def test_models() -> None:
