@@ -99,7 +99,8 @@ def default(obj: Any) -> Any:
     model_dump = getattr(obj, "model_dump", None)
     if callable(model_dump):
         if is_pydantic_model(type(obj)):
-            return model_dump(by_alias=True)  # FastAPI sends a model's fields by alias
+            # FastAPI's form: JSON mode (a URL, a datetime as pydantic writes them), by alias.
+            return model_dump(mode="json", by_alias=True)
         return model_dump()
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 

@@ -210,7 +210,9 @@ class Binding:
 
 def type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
     target = unwrap_partial(endpoint)
-    if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
+    if inspect.isclass(target):
+        target = target.__init__  # a class called as a dependency: its constructor's hints
+    elif not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
         target = type(target).__call__
     try:
         return typing.get_type_hints(target, include_extras=True)

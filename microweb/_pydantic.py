@@ -84,7 +84,13 @@ class PydanticBody:
             found = exc.errors(include_url=False)
             if any(error["type"] == "json_invalid" for error in found):
                 raise msgspec.DecodeError("JSON does not parse") from None
-            errors.extend(_item(error, loc) for error in found)
+            # The slow path words the errors as FastAPI does: in python mode
+            # ("a valid list", where JSON mode says "a valid array").
+            try:
+                explained = self.explain(msgspec.json.decode(data), loc)
+            except (msgspec.DecodeError, RecursionError):  # NaN, which msgspec refuses
+                explained = []
+            errors.extend(explained or [_item(error, loc) for error in found])
             return None
 
     def explain(self, value: Any, loc: list[Any]) -> list[ErrorDict]:

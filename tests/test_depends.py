@@ -650,3 +650,19 @@ def test_an_override_with_its_own_body_params_reads_them() -> None:
     client = TestClient(app)
     # The route's body is the Item (as declared); the override reads the same body as a User.
     assert client.post("/d", json={"name": "pen", "price": 1}).json() == ["pen", "fake pen"]
+
+
+class Paging:
+    def __init__(self, skip: int = 0, limit: int = 10) -> None:
+        self.skip = skip
+        self.limit = limit
+
+
+def test_a_class_dependency_has_its_constructors_parameters_converted() -> None:
+    def handler(paging: Annotated[Paging, Depends(Paging)]) -> list[int]:
+        return [paging.skip + 1, paging.limit]
+
+    assert client_for(handler).get("/d?skip=2&limit=5").json() == [3, 5]
+    response = client_for(handler).get("/d?skip=x")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "skip"]

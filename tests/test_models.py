@@ -578,3 +578,16 @@ def test_a_response_model_nothing_converts_into_is_refused_when_the_route_is_add
         client_for(handler, response_model=list[Opaque])
     with pytest.raises(TypeError, match=r"response_model of handler '.*handler'.* must be a type"):
         client_for(handler, response_model="User")
+
+
+def test_pydantic_errors_are_worded_as_fastapi_words_them() -> None:
+    def handler(items: list[Item]) -> int:
+        return len(items)
+
+    [error] = detail(client_for(handler).post("/b", json={"name": "a", "price": 1}))
+    assert error == {
+        "type": "list_type",
+        "loc": ["body"],
+        "msg": "Input should be a valid list",  # pydantic's JSON mode says "a valid array"
+        "input": {"name": "a", "price": 1},
+    }
