@@ -19,6 +19,12 @@ body costs one decode and nothing else, and only a failed one pays for
 the nodes that do not fit are leaves (a scalar, a missing key, a container of
 the wrong kind), each of which becomes one 422 item with its full ``loc``.
 
+A parameter whose type holds a pydantic model is pydantic's (``_pydantic``):
+alone, pydantic reads the body's bytes itself; beside others, the route's
+Struct keeps its key as ``msgspec.Raw`` and pydantic validates that. The
+union of a handler's and its dependencies' body parameters is one reader
+(``BodyReader.union``), so a route reads and decodes its body once.
+
 The order of checks is FastAPI's: an empty body is a missing one; a body whose
 content type is not JSON (``application/json`` or ``*/*+json``) is validated
 as its text, so it fails as a string would; JSON that does not parse is
