@@ -19,6 +19,12 @@ body costs one decode and nothing else, and only a failed one pays for
 the nodes that do not fit are leaves (a scalar, a missing key, a container of
 the wrong kind), each of which becomes one 422 item with its full ``loc``.
 
+A parameter whose type holds a pydantic model is pydantic's (``_pydantic``):
+alone, pydantic reads the body's bytes itself; beside others, the route's
+Struct keeps its key as ``msgspec.Raw`` and pydantic validates that. The
+union of a handler's and its dependencies' body parameters is one reader
+(``BodyReader.union``), so a route reads and decodes its body once.
+
 The order of checks is FastAPI's: an empty body is a missing one; a body whose
 content type is not JSON (``application/json`` or ``*/*+json``) is validated
 as its text, so it fails as a string would; JSON that does not parse is
@@ -29,7 +35,6 @@ limit (``_json.MAX_DEPTH``) and ``max_body_size`` hold as for ``request.json()``
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
 import types
@@ -37,10 +42,10 @@ import typing
 from typing import Any, Literal, NamedTuple, Union
 
 import msgspec
-import msgspec.inspect
 import orjson
 
 from microweb import _json
+from microweb._models import custom_type, fields, is_model_class, is_pydantic_model, is_structured
 from microweb._validation import Constraints, Converter, ErrorDict, choices, item, scalar_converter
 from microweb.exceptions import HTTPException
 from microweb.requests import Request
@@ -56,54 +61,11 @@ __all__ = [
 ]
 
 
-def _is_model_class(annotation: Any) -> bool:
-    return isinstance(annotation, type) and (
-        issubclass(annotation, msgspec.Struct)
-        or dataclasses.is_dataclass(annotation)
-        or typing.is_typeddict(annotation)
-        or (issubclass(annotation, tuple) and hasattr(annotation, "_fields"))
-    )
-
-
-def is_structured(annotation: Any) -> bool:
-    """True for a type that only a JSON body can carry (SPEC: "structured types")."""
-    if _is_model_class(annotation):
-        return True
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return is_structured(typing.get_args(annotation)[0])
-    # dict[str, int] is no query value either, but a plain mapping only becomes
-    # the body under Body(): without a marker it stays a definition error.
-    if origin in (list, set, frozenset, tuple, dict, Union, types.UnionType):
-        return any(is_structured(arg) for arg in typing.get_args(annotation))
-    return False
-
-
 def with_constraints(annotation: Any, constraints: dict[str, Any]) -> Any:
     """``annotation`` carrying a marker's constraints as msgspec's ``Meta``."""
     if not constraints:
         return annotation
     return typing.Annotated[annotation, msgspec.Meta(**constraints)]
-
-
-def custom_type(annotation: Any) -> type | None:
-    """A class in ``annotation`` that msgspec cannot decode from JSON by itself, or None."""
-    stack: list[Any] = [msgspec.inspect.type_info(annotation)]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue  # a recursive model refers back to itself
-        seen.add(id(node))
-        if isinstance(node, msgspec.inspect.CustomType):
-            return node.cls
-        for name in ("item_type", "key_type", "value_type"):
-            if hasattr(node, name):
-                stack.append(getattr(node, name))
-        for name in ("item_types", "types"):
-            stack.extend(getattr(node, name, ()))
-        stack.extend(field.type for field in getattr(node, "fields", ()))
-    return None
 
 
 class BodyParam(NamedTuple):
@@ -132,13 +94,14 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-def _struct_field(param: BodyParam) -> tuple[str, Any] | tuple[str, Any, Any]:
+def _struct_field(param: BodyParam, raw: bool) -> tuple[str, Any] | tuple[str, Any, Any]:
+    annotation = msgspec.Raw if raw else param.annotation
     if param.required:
-        return param.name, param.annotation
+        return param.name, annotation
     default = param.default
     if isinstance(default, (list, dict, set)):
-        return param.name, param.annotation, msgspec.field(default_factory=default.copy)
-    return param.name, param.annotation, default
+        return param.name, annotation, msgspec.field(default_factory=default.copy)
+    return param.name, annotation, default
 
 
 class BodyRead(NamedTuple):
@@ -153,24 +116,34 @@ class BodyRead(NamedTuple):
 class BodyReader:
     """Reads, decodes and checks one route's JSON body into the handler's keywords."""
 
-    __slots__ = ("decoder", "embedded", "params", "shape")
+    __slots__ = ("decoder", "embedded", "params", "pydantic", "shape", "whole")
 
     def __init__(self, params: list[BodyParam], embed: bool) -> None:
-        for param in params:
-            cls = custom_type(param.annotation)
-            if cls is not None:
-                raise TypeError(
-                    f"{cls.__name__} is no type JSON decodes into; use a dataclass, "
-                    "TypedDict, NamedTuple or msgspec.Struct (and lists, dicts, unions of them)"
-                )
         self.params = tuple(params)
         self.embedded = embed or len(params) > 1
+        # The parameters whose type holds a pydantic model: pydantic validates them.
+        self.pydantic: dict[str, Any] = {}
+        for param in params:
+            cls = custom_type(param.annotation)
+            if is_pydantic_model(cls):
+                from microweb._pydantic import PydanticBody  # pydantic, only for its models
+
+                self.pydantic[param.name] = PydanticBody(param.annotation)
+            elif cls is not None:
+                raise TypeError(
+                    f"{cls.__name__} is no type JSON decodes into; use a dataclass, TypedDict, "
+                    "NamedTuple, msgspec.Struct, attrs class or pydantic model (and lists, "
+                    "dicts, unions of them)"
+                )
+        # The one pydantic parameter that is the whole body, if that is the case.
+        self.whole: Any = None if self.embedded else self.pydantic.get(params[0].name)
         if self.embedded:
             # perf: one Struct decodes every key in one pass (0.8 µs for three
-            # keys, against 4.2 µs for an untyped decode then a convert per key).
+            # keys, against 4.2 µs for an untyped decode then a convert per key);
+            # a pydantic parameter's key is kept as raw JSON, for pydantic.
             self.shape: Any = msgspec.defstruct(
                 "Body",
-                [_struct_field(param) for param in params],
+                [_struct_field(param, param.name in self.pydantic) for param in params],
                 kw_only=True,
                 rename={param.name: param.key for param in params},
             )
@@ -178,6 +151,25 @@ class BodyReader:
             self.shape = params[0].annotation
         # perf: built once per route; it decodes and validates straight from the bytes.
         self.decoder = msgspec.json.Decoder(self.shape, strict=False)
+
+    @classmethod
+    def union(cls, readers: list[BodyReader]) -> BodyReader:
+        """One reader for the body parameters of several (a handler's and its dependencies').
+
+        FastAPI's rule over the union: a name declared twice is one parameter
+        (its type must agree); more than one name, or an embedded one, makes
+        the body an object of keys.
+        """
+        params: dict[str, BodyParam] = {}
+        for reader in readers:
+            for param in reader.params:
+                seen = params.setdefault(param.name, param)
+                if seen.annotation != param.annotation:
+                    raise TypeError(
+                        f"the body parameter {param.name!r} is declared twice, as "
+                        f"{seen.annotation!r} and as {param.annotation!r}; give both one type"
+                    )
+        return cls(list(params.values()), any(reader.embedded for reader in readers))
 
     async def read(self, request: Request) -> BodyRead:
         """Read and decode the body of ``request`` into handler values or 422 items."""
@@ -198,6 +190,8 @@ class BodyReader:
             return text
         _check_depth(body)
         try:
+            if self.whole is not None:
+                return self._validate_whole(body, kwargs, errors)
             value = self.decoder.decode(body)
         except msgspec.ValidationError:
             return self._refused(body, errors)
@@ -209,9 +203,31 @@ class BodyReader:
         if self.embedded:
             for param in self.params:
                 kwargs[param.name] = getattr(value, param.name)
+            if self.pydantic:
+                self._validate_keys(kwargs, errors)
         else:
             kwargs[self.params[0].name] = value
         return value
+
+    def _validate_whole(self, body: bytes, kwargs: dict[str, Any], errors: list[ErrorDict]) -> Any:
+        """The body as one pydantic parameter: pydantic reads the bytes and finds every error."""
+        count = len(errors)
+        value = self.whole.validate(body, ["body"], errors)
+        if len(errors) == count:
+            kwargs[self.params[0].name] = value
+            return value
+        try:
+            return msgspec.json.decode(body)  # the document, for RequestValidationError.body
+        except msgspec.DecodeError:
+            return None  # NaN or Infinity, which pydantic reads and msgspec does not
+
+    def _validate_keys(self, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
+        """The embedded pydantic parameters, kept as raw JSON by the decoder, validated."""
+        for param in self.params:
+            raw = kwargs[param.name]
+            if isinstance(raw, msgspec.Raw):  # else the key was missing: its default stays
+                body = self.pydantic[param.name]
+                kwargs[param.name] = body.validate(bytes(raw), ["body", param.key], errors)
 
     def _refused(self, body: bytes, errors: list[ErrorDict]) -> Any:
         """The slow path: the body did not fit; find every reason (see the module's doc)."""
@@ -244,13 +260,20 @@ class BodyReader:
                 errors.append(item("missing", ["body"], "Field required", None))
 
     def _explain(self, document: Any) -> list[ErrorDict]:
+        if self.whole is not None:
+            return self.whole.explain(document, ["body"])  # type: ignore[no-any-return]
         if not self.embedded:
             return explain(document, self.shape, ["body"])
         errors: list[ErrorDict] = []
         for param in self.params:
             # FastAPI's rule: a body that is no object lacks every key.
             if isinstance(document, dict) and param.key in document:
-                errors += explain(document[param.key], param.annotation, ["body", param.key])
+                loc = ["body", param.key]
+                body = self.pydantic.get(param.name)
+                if body is not None:
+                    errors += body.explain(document[param.key], loc)
+                else:
+                    errors += explain(document[param.key], param.annotation, loc)
             elif param.required:
                 errors.append(item("missing", ["body", param.key], "Field required", None))
         return errors
@@ -352,7 +375,7 @@ def _explain_node(value: Any, annotation: Any, loc: list[Any]) -> list[ErrorDict
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         expected = choices([member.value for member in annotation])
         return [item("enum", loc, f"Input should be {expected}", value, {"expected": expected})]
-    if _is_model_class(annotation):
+    if is_model_class(annotation):
         return _explain_model(value, annotation, loc)
     container = origin or annotation
     if container in (list, set, frozenset, tuple, dict):
@@ -387,38 +410,16 @@ def _explain_container(
     return errors
 
 
-def _fields(cls: type) -> list[tuple[str, Any, bool]]:
-    """``(key, type, required)`` of each field of a model class, in order."""
-    if issubclass(cls, msgspec.Struct):
-        return [(f.encode_name, f.type, f.required) for f in msgspec.structs.fields(cls)]
-    hints = typing.get_type_hints(cls, include_extras=True)
-    if dataclasses.is_dataclass(cls):
-        return [
-            (
-                f.name,
-                hints[f.name],
-                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
-            )
-            for f in dataclasses.fields(cls)
-            if f.init
-        ]
-    if typing.is_typeddict(cls):
-        required = getattr(cls, "__required_keys__", frozenset(hints))
-        return [(name, hint, name in required) for name, hint in hints.items()]
-    defaults = getattr(cls, "_field_defaults", {})
-    return [(name, hints.get(name, Any), name not in defaults) for name in cls._fields]  # type: ignore[attr-defined]
-
-
 def _explain_model(value: Any, cls: type, loc: list[Any]) -> list[ErrorDict]:
     array_like = (issubclass(cls, tuple) and not issubclass(cls, msgspec.Struct)) or (
         issubclass(cls, msgspec.Struct) and cls.__struct_config__.array_like
     )
-    fields = _fields(cls)
+    found = fields(cls)
     errors: list[ErrorDict] = []
     if array_like:
         if not isinstance(value, list):
             return [item("list_type", loc, "Input should be a valid list", value)]
-        for index, (_, hint, required) in enumerate(fields):
+        for index, (_, hint, required) in enumerate(found):
             if index < len(value):
                 errors += explain(value[index], hint, [*loc, index])
             elif required:
@@ -426,7 +427,7 @@ def _explain_model(value: Any, cls: type, loc: list[Any]) -> list[ErrorDict]:
         return errors
     if not isinstance(value, dict):
         return [item("model_attributes_type", loc, _MODEL_MESSAGE, value)]
-    for key, hint, required in fields:
+    for key, hint, required in found:
         if key in value:
             errors += explain(value[key], hint, [*loc, key])
         elif required:

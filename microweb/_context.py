@@ -11,7 +11,10 @@ way) and never reaches into it by attribute name. The App hands down one
   applies to what it reads (SPEC "Requests"; docs/reliability.md);
 - ``url_path_for``: the App's, for ``request.url_for``;
 - ``dependency_overrides``: the App's dict (the same object), read by routes
-  with dependencies.
+  with dependencies;
+- ``answer_error``: the App's error boundary as a call, for a route whose
+  generator dependencies must see the error response sent before their
+  teardown (SPEC "Typed request data", ``Depends``).
 
 A scope that did not come through an App has no context: a response called
 on its own streams without a registry, a ``Request`` made by hand reads with
@@ -20,14 +23,17 @@ the default limits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from microweb._memory import DEFAULT_BUDGET
 from microweb._shutdown import StreamRegistry
-from microweb.types import Scope
+from microweb.types import Receive, Scope, Send
 
-__all__ = ["CONTEXT", "AppContext", "app_context"]
+__all__ = ["CONTEXT", "AppContext", "ErrorAnswer", "app_context"]
+
+#: The error boundary: answers ``exc`` as the App would (logged 500, handlers...).
+ErrorAnswer = Callable[[Scope, Receive, Send, Exception], Awaitable[None]]
 
 #: The scope key the App's context travels under.
 CONTEXT = "microweb.context"
@@ -37,6 +43,7 @@ class AppContext:
     """The App's settings and services that requests, responses and streams use."""
 
     __slots__ = (
+        "answer_error",
         "dependency_overrides",
         "max_body_size",
         "request_memory_budget",
@@ -50,8 +57,10 @@ class AppContext:
         *,
         max_body_size: int | None = None,
         request_memory_budget: int | None = DEFAULT_BUDGET,
+        answer_error: ErrorAnswer | None = None,
     ) -> None:
         self.streams = StreamRegistry()
+        self.answer_error = answer_error
         self.url_path_for = url_path_for
         self.max_body_size = max_body_size
         self.request_memory_budget = request_memory_budget

@@ -4,9 +4,12 @@ SPEC.md "Typed request data" (``Depends``). The tree of ``Dependency``
 objects is built when the route is added (``_params``); a ``Solver`` walks it
 for one request in three steps:
 
-1. every binding of the tree (the handler's and each dependency's) reads its
-   path, query, header, cookie and body values; the failures of all of them
-   make one 422, and then nothing has been called;
+1. the body is read and decoded once for the whole tree (``route_body``: the
+   union of the handler's and its dependencies' body parameters, FastAPI's
+   embedding rule applied to it); every binding of the tree (the handler's
+   and each dependency's) reads its path, query, header, cookie values and
+   takes its body values; the failures of all of them make one 422, and then
+   nothing has been called;
 2. the dependencies are called, deepest first, each once per request when
    ``use_cache`` (the default), with the Request, temporary Response and
    BackgroundTasks the handler gets (on a WebSocket route: the WebSocket); a
@@ -27,6 +30,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
+from microweb._body import BodyRead, BodyReader
 from microweb._context import app_context
 from microweb._params import Binding, Bound, Dependency
 from microweb._temporary import TemporaryResponse
@@ -55,6 +59,8 @@ class Solver:
         "errors",
         "exits",
         "overrides",
+        "read",
+        "read_names",
         "receive",
         "request",
         "scope",
@@ -85,11 +91,20 @@ class Solver:
         self.values: dict[Binding, dict[str, Any]] = {}
         self.errors: list[ErrorDict] = []
         self.body: Any = None
+        self.read: BodyRead | None = None  # the route's body, read (Binding.route_body)
+        self.read_names: frozenset[str] = frozenset()
         self.cache: dict[Callable[..., Any], Any] = {}
         self.exits: list[tuple[Dependency, Generator[Any] | AsyncGenerator[Any]]] = []
 
     async def bind(self, binding: Binding) -> Bound:
         """The handler's arguments, its dependencies called, or a 422 for all that failed."""
+        reader = binding.route_body
+        if reader is not None:
+            # One read and one decode of the body for the whole tree (its union).
+            self.read = await reader.read(self._request())
+            self.read_names = frozenset(param.name for param in reader.params)
+            self.errors += self.read.errors
+            self.body = self.read.value
         await self._read(binding)
         if self.errors:
             raise RequestValidationError(self.errors, body=self.body)
@@ -114,11 +129,22 @@ class Solver:
         if binding.fills:
             binding.fill(self.scope, kwargs, self.errors)
         if binding.body is not None:
-            read = await binding.body.read(self._request())
-            kwargs.update(read.kwargs)
-            self.errors += read.errors
-            self.body = read.value
+            kwargs.update(await self._body_values(binding.body))
         self.values[binding] = kwargs
+
+    async def _body_values(self, reader: BodyReader) -> dict[str, Any]:
+        """The body values of one binding, from the route's one read."""
+        read = self.read
+        names = [param.name for param in reader.params]
+        if read is not None and self.read_names.issuperset(names):
+            return {name: read.kwargs[name] for name in names if name in read.kwargs}
+        # An override (app.dependency_overrides) with body parameters the
+        # route did not declare: its own reader reads them.
+        own = await reader.read(self._request())
+        self.errors += own.errors
+        if self.body is None:
+            self.body = own.value
+        return own.kwargs
 
     async def _arguments(self, binding: Binding) -> dict[str, Any]:
         """Step 2: the keywords of ``binding``, its dependencies called."""

@@ -14,7 +14,9 @@ decided here, once:
   when the handler takes one;
 - the response class: the route's own, else the default its routers passed
   down, else ``JSONResponse``; with the route's status code it becomes one
-  ``make_response`` call.
+  ``make_response`` call;
+- a ``response_model``: the handler's call is wrapped once in its conversion
+  (``_response_model``); a route without one has no wrapper.
 
 Return-value coercion (SPEC "Return-value coercion"): a ``Response`` is sent as
 it is; anything else becomes ``response_class(value, status_code=...)``;
@@ -38,8 +40,10 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from microweb._context import app_context
 from microweb._depends import Solver
 from microweb._params import Binding, Bound
+from microweb._response_model import response_converter
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
@@ -100,6 +104,11 @@ class Endpoint:
         self.is_async = is_async_callable(handler)
         self.makes_generator = _is_generator_function(handler)
         self.call = _awaitable_call(handler, self.is_async, self.makes_generator)
+        convert = response_converter(
+            route.response_model, f"handler {callable_name(handler)!r} of {route!r}"
+        )
+        if convert is not None:
+            self.call = _converting_call(self.call, convert)
 
     @property
     def path(self) -> str:
@@ -230,7 +239,18 @@ class DependingEndpoint(BindingEndpoint):
         try:
             # The handler is called, and the request closed, as without dependencies.
             await super().__call__(scope, receive, send, await solver.bind(self.binding))
-        except BaseException as exc:
+        except Exception as exc:
+            context = app_context(scope)
+            if context is None or context.answer_error is None:
+                await solver.teardown(exc)  # no App around: nothing here can answer
+                raise
+            # SPEC: teardown comes after the response is sent, an error response
+            # too; so the App's error boundary answers here, then ``exc`` is
+            # thrown in at each ``yield`` (whatever the dependency does with it,
+            # the answer stands: it was sent).
+            await context.answer_error(scope, receive, send, exc)
+            await solver.teardown(exc)
+        except BaseException as exc:  # cancelled: nothing to answer
             await solver.teardown(exc)
             raise
         else:
@@ -323,6 +343,18 @@ def _awaitable_call(
 
         return call_here
     return functools.partial(run_in_threadpool, handler)
+
+
+def _converting_call(
+    call: Callable[..., Awaitable[Any]], convert: Callable[[Any], Any]
+) -> Callable[..., Awaitable[Any]]:
+    """``call`` with its result converted through a response_model (a Response passes)."""
+
+    async def call_converted(**kwargs: Any) -> Any:
+        result = await call(**kwargs)
+        return result if isinstance(result, Response) else convert(result)
+
+    return call_converted
 
 
 def _is_generator_function(handler: Any) -> bool:

@@ -21,8 +21,9 @@ refuses a document nested deeper (a request's JSON answers 400), and
 ``dumps`` refuses such a value with ValueError rather than overflow the
 stack, so whatever microweb read it can write back.
 
-The extended types (dataclasses, ``msgspec.Struct``, datetime/date/time, UUID,
-Decimal, Enum, set/frozenset, paths, objects with ``model_dump()``) encode the same way on
+The extended types (dataclasses, ``msgspec.Struct``, attrs instances, datetime/date/time,
+UUID, Decimal, Enum, set/frozenset, paths, pydantic models and other objects with
+``model_dump()``) encode the same way on
 both paths: orjson's native forms for the ones it knows equal what
 ``default`` gives the stdlib.
 """
@@ -41,6 +42,8 @@ from typing import Any
 
 import msgspec
 import orjson
+
+from microweb._models import is_attrs_class, is_pydantic_model
 
 __all__ = ["MAX_DEPTH", "TooDeep", "default", "dumps", "dumps_orjson", "loads"]
 
@@ -87,13 +90,17 @@ def default(obj: Any) -> Any:
         return list(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    if isinstance(obj, msgspec.Struct):
+    if isinstance(obj, msgspec.Struct) or is_attrs_class(type(obj)):
         # msgspec's own rules for its fields (renames, omitted defaults, array_like);
         # the values it would format differently (a UTC datetime as "Z") come back
-        # through this function, so a Struct's datetime reads as a dict's would.
-        return msgspec.to_builtins(obj, builtin_types=_OUR_FORMATS)
+        # through this function, so a Struct's datetime reads as a dict's would,
+        # and so do the values it does not know (a pydantic model in a field).
+        return msgspec.to_builtins(obj, builtin_types=_OUR_FORMATS, enc_hook=default)
     model_dump = getattr(obj, "model_dump", None)
     if callable(model_dump):
+        if is_pydantic_model(type(obj)):
+            # FastAPI's form: JSON mode (a URL, a datetime as pydantic writes them), by alias.
+            return model_dump(mode="json", by_alias=True)
         return model_dump()
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 

@@ -98,6 +98,7 @@ class Binding:
         dependencies: tuple[tuple[str | None, Dependency], ...] = (),
         reached: frozenset[str] = frozenset(),
         websocket_names: tuple[str, ...] = (),
+        route_body: BodyReader | None = None,
     ) -> None:
         self.request_names = request_names
         self.websocket_names = websocket_names  # a WebSocket route's connection
@@ -111,7 +112,9 @@ class Binding:
         self.cookies = tuple(v for v in values if v.location == "cookie")
         # perf: one test per request for a handler reading no header or cookie.
         self.from_headers = bool(self.headers or self.cookies)
-        self.body = body
+        self.body = body  # its own body parameters
+        # A handler's: the body parameters of it and its dependencies, read once.
+        self.route_body = route_body
         # Each Depends parameter (None: a route-level check whose value is unused).
         self.dependencies = dependencies
         self.reached = reached  # the path parameters it or its dependencies take
@@ -217,7 +220,9 @@ class Binding:
 
 def type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
     target = unwrap_partial(endpoint)
-    if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
+    if inspect.isclass(target):
+        target = target.__init__  # a class called as a dependency: its constructor's hints
+    elif not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
         target = type(target).__call__
     try:
         return typing.get_type_hints(target, include_extras=True)
@@ -386,6 +391,7 @@ def bind_endpoint(
             raise TypeError(
                 f"body parameter {names} of {where} cannot be decoded from JSON: {exc}"
             ) from None
+    route_body = None if chain else _route_body(body, dependencies, where)
     return Binding(
         request_names=tuple(request_names),
         response_names=tuple(response_names),
@@ -397,7 +403,27 @@ def bind_endpoint(
         dependencies=tuple(dependencies),
         reached=frozenset(reached),
         websocket_names=tuple(websocket_names),
+        route_body=route_body,
     )
+
+
+def _route_body(
+    own: BodyReader | None, dependencies: list[tuple[str | None, Dependency]], where: str
+) -> BodyReader | None:
+    """The one reader of a route's body: the handler's parameters and its dependencies'."""
+    readers = [] if own is None else [own]
+    stack = [dependency.binding for _, dependency in reversed(dependencies)]
+    while stack:  # depth first, in the order they are declared
+        binding = stack.pop()
+        if binding.body is not None and binding.body not in readers:
+            readers.append(binding.body)
+        stack += [dependency.binding for _, dependency in reversed(binding.dependencies)]
+    if len(readers) <= 1:
+        return readers[0] if readers else None
+    try:
+        return BodyReader.union(readers)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"body of {where} cannot be decoded from JSON: {exc}") from None
 
 
 def depends_list(given: Sequence[Any] | None, where: str) -> tuple[DependsMarker, ...]:

@@ -117,6 +117,7 @@ class App(RouteDecorators):
             self.url_path_for,
             max_body_size=max_body_size,
             request_memory_budget=request_memory_budget,
+            answer_error=self._answer_error,
         )
         self.lifespan_context = lifespan
         self.state = State()

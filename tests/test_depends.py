@@ -12,7 +12,7 @@ import pytest
 
 from microweb import App, BackgroundTasks, Request, Response, Router
 from microweb.exceptions import HTTPException
-from microweb.params import Depends, Header, Query
+from microweb.params import Body, Depends, Header, Query
 from microweb.testclient import TestClient
 from microweb.websockets import WebSocket
 
@@ -397,3 +397,284 @@ def test_overrides_given_as_a_new_dict_apply_too() -> None:
     assert client.get("/").json() == "fake"
     app.dependency_overrides = {}
     assert client.get("/").json() == "real"
+
+
+# --- teardown after the error response (SPEC: teardown after the response is sent) ---
+
+
+def recorded(app: App, order: list[str]) -> Any:
+    """``app`` wrapped so that each response start lands in ``order``."""
+
+    async def recorder(scope: Any, receive: Any, send: Any) -> None:
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                order.append(f"sent {message['status']}")
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return recorder
+
+
+def test_error_response_is_sent_before_teardown_gets_the_exception() -> None:
+    order: list[str] = []
+
+    def sync_dep() -> Iterator[None]:
+        try:
+            yield
+        except HTTPException as exc:
+            order.append(f"sync teardown {exc.status_code}")
+            raise
+
+    async def async_dep() -> AsyncIterator[None]:
+        try:
+            yield
+        except HTTPException as exc:
+            order.append(f"async teardown {exc.status_code}")
+            raise
+
+    def handler(
+        a: Annotated[None, Depends(sync_dep)], b: Annotated[None, Depends(async_dep)]
+    ) -> None:
+        raise HTTPException(409, "taken")
+
+    app = App()
+    app.add_route("/d", handler)
+    response = TestClient(recorded(app, order)).get("/d")
+    assert (response.status_code, response.json()) == (409, {"detail": "taken"})
+    assert order == ["sent 409", "async teardown 409", "sync teardown 409"]
+
+
+def test_error_response_comes_first_behind_middleware_too() -> None:
+    order: list[str] = []
+
+    class Recorder:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await recorded(self.app, order)(scope, receive, send)
+
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        finally:
+            order.append("teardown")
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise HTTPException(404)
+
+    app = App(middleware=[(Recorder, {})])
+    app.add_route("/d", handler)
+    assert TestClient(app).get("/d").status_code == 404
+    assert order == ["sent 404", "teardown"]
+
+
+class Broken(Exception):
+    pass
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_unhandled_exception_is_answered_and_logged_once_then_thrown_in(
+    swallow: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    order: list[str] = []
+
+    async def session() -> AsyncIterator[str]:
+        try:
+            yield "s"
+        except Broken:
+            order.append("rollback")
+            if not swallow:
+                raise
+
+    def handler(s: Annotated[str, Depends(session)]) -> None:
+        raise Broken("boom")
+
+    app = App()
+    app.add_route("/d", handler)
+    client = TestClient(recorded(app, order), raise_server_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        response = client.get("/d")
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert order == ["sent 500", "rollback"]
+    logged = [r for r in caplog.records if r.name == "microweb"]
+    assert [r.getMessage() for r in logged] == ["unhandled Broken in GET /d"]
+
+
+def test_an_exception_handler_answers_before_teardown() -> None:
+    order: list[str] = []
+
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        except Broken:
+            order.append("teardown saw Broken")
+            raise
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise Broken
+
+    app = App()
+    app.add_exception_handler(Broken, lambda request, exc: Response("handled", status_code=418))
+    app.add_route("/d", handler)
+    response = TestClient(recorded(app, order)).get("/d")
+    assert (response.status_code, response.text) == (418, "handled")
+    assert order == ["sent 418", "teardown saw Broken"]
+
+
+def test_a_teardown_raising_another_error_is_logged_and_the_answer_stands(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        except HTTPException:
+            raise RuntimeError("teardown failed differently") from None
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise HTTPException(409)
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        response = client_for(handler).get("/d")
+    assert response.status_code == 409
+    messages = [r.getMessage() for r in caplog.records if r.name == "microweb"]
+    assert len(messages) == 1
+    assert messages[0].endswith("dep' of route GET '/d' failed")
+
+
+def test_without_an_app_teardown_runs_and_the_exception_goes_on() -> None:
+    seen: list[str] = []
+
+    def dep() -> Iterator[None]:
+        try:
+            yield
+        except HTTPException:
+            seen.append("teardown")
+            raise
+
+    def handler(a: Annotated[None, Depends(dep)]) -> None:
+        raise HTTPException(409)
+
+    router = Router()
+    router.add_route("/d", handler)
+    with pytest.raises(HTTPException):
+        TestClient(router).get("/d")
+    assert seen == ["teardown"]
+
+
+# --- body parameters across the dependency tree (FastAPI's embedding rule on the union) ---
+
+
+@dataclasses.dataclass
+class User:
+    name: str
+
+
+def test_body_params_of_handler_and_dependency_are_keys_of_one_body() -> None:
+    def owner(user: User) -> str:
+        return user.name
+
+    def handler(item: Item, name: Annotated[str, Depends(owner)]) -> list[Any]:
+        return [item.name, item.price, name]
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    client = TestClient(app)
+    sent = {"item": {"name": "pen", "price": 2}, "user": {"name": "ann"}}
+    assert client.post("/d", json=sent).json() == ["pen", 2, "ann"]
+    response = client.post("/d", json={"item": {"name": "pen"}})
+    assert response.status_code == 422
+    locs = [error["loc"] for error in response.json()["detail"]]
+    assert locs == [["body", "item", "price"], ["body", "user"]]
+
+
+def test_a_body_param_named_in_handler_and_dependency_is_one_whole_body() -> None:
+    def priced(item: Item) -> float:
+        return item.price
+
+    def handler(item: Item, price: Annotated[float, Depends(priced)]) -> list[Any]:
+        return [item.name, price]
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    assert TestClient(app).post("/d", json={"name": "pen", "price": 3}).json() == ["pen", 3]
+
+
+def test_a_body_param_twice_with_two_types_is_refused_when_the_route_is_added() -> None:
+    def owner(item: User) -> str:
+        return item.name
+
+    def handler(item: Item, name: Annotated[str, Depends(owner)]) -> None:
+        pass
+
+    with pytest.raises(TypeError, match=r"body parameter 'item' is declared twice.*one type"):
+        App().add_route("/d", handler, methods=["POST"])
+
+
+def test_route_checks_and_nested_dependencies_join_the_body_union() -> None:
+    seen: list[str] = []
+
+    def audit(user: User) -> None:
+        seen.append(user.name)
+
+    def inner(note: Annotated[str, Body(embed=True)]) -> str:
+        return note
+
+    def outer(note: Annotated[str, Depends(inner)]) -> str:
+        return note.upper()
+
+    def handler(note: Annotated[str, Depends(outer)]) -> str:
+        return note
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"], dependencies=[Depends(audit)])
+    client = TestClient(app)
+    assert client.post("/d", json={"user": {"name": "ann"}, "note": "hi"}).json() == "HI"
+    assert seen == ["ann"]
+
+
+def test_an_embedded_body_param_of_a_lone_dependency_is_a_key() -> None:
+    def named(name: Annotated[str, Body(embed=True)]) -> str:
+        return name
+
+    def handler(name: Annotated[str, Depends(named)]) -> str:
+        return name
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    assert TestClient(app).post("/d", json={"name": "ann"}).json() == "ann"
+
+
+def test_an_override_with_its_own_body_params_reads_them() -> None:
+    def real() -> str:
+        return "real"
+
+    def fake(user: User) -> str:
+        return "fake " + user.name
+
+    def handler(item: Item, who: Annotated[str, Depends(real)]) -> list[str]:
+        return [item.name, who]
+
+    app = App()
+    app.add_route("/d", handler, methods=["POST"])
+    app.dependency_overrides[real] = fake
+    client = TestClient(app)
+    # The route's body is the Item (as declared); the override reads the same body as a User.
+    assert client.post("/d", json={"name": "pen", "price": 1}).json() == ["pen", "fake pen"]
+
+
+class Paging:
+    def __init__(self, skip: int = 0, limit: int = 10) -> None:
+        self.skip = skip
+        self.limit = limit
+
+
+def test_a_class_dependency_has_its_constructors_parameters_converted() -> None:
+    def handler(paging: Annotated[Paging, Depends(Paging)]) -> list[int]:
+        return [paging.skip + 1, paging.limit]
+
+    assert client_for(handler).get("/d?skip=2&limit=5").json() == [3, 5]
+    response = client_for(handler).get("/d?skip=x")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "skip"]

@@ -63,3 +63,31 @@ def test_every_example_imports(path: Path) -> None:
     # Without CHAT_REDIS_URL examples.chat runs on its in-memory broadcaster.
     module = importlib.import_module(f"examples.{path.stem}")
     assert module.__doc__, f"examples/{path.name} has no docstring saying how to run it"
+
+
+def test_every_example_a_guide_shows_is_the_file_itself() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    shown = re.compile(r"^`(examples/\w+\.py)`:\n\n```py\n(.*?)^```", re.S | re.M)
+    found = {}
+    for guide in (root / "docs").glob("*.md"):
+        for path, block in shown.findall(guide.read_text(encoding="utf-8")):
+            assert block == (root / path).read_text(encoding="utf-8"), f"{guide.name}: {path}"
+            found[path] = guide.name
+    assert found["examples/models.py"] == "typed-data.md"
+
+
+def test_models() -> None:
+    from examples.models import app
+
+    client = TestClient(app)
+    sent = {"item": {"name": "pen", "price": 2}, "owner": {"name": "ann"}, "copies": 2}
+    assert client.post("/items", json=sent).json() == {"name": "pen", "owner": "ann", "copies": 2}
+    wrong = client.post("/items", json={"item": {"name": "pen", "price": -1}, "owner": {}})
+    assert [e["loc"] for e in wrong.json()["detail"]] == [
+        ["body", "item", "price"],
+        ["body", "owner", "name"],
+    ]
+    assert client.get("/users/3").json() == {"name": "bob", "userId": 3}
