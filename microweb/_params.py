@@ -7,11 +7,13 @@ nowhere else. Each handler parameter is classified by the rules of SPEC.md
 1. annotated ``Request`` (or a subclass)  -> the request
 2. annotated ``Response``                 -> a temporary response to set status/headers/cookies on
 3. annotated ``BackgroundTasks``          -> tasks run after the response is sent
-4. a marker (``microweb.params``)         -> its source: path, query, header, cookie, body
+4. a marker (``microweb.params``)         -> its source: path, query, header, cookie, body,
+                                             form, file (forms and files: ``_form``)
 5. named like a path parameter            -> the converted path value
 6. unannotated and named ``request``      -> the request
-7. a structured type (``_body``)          -> the JSON body (or its key, beside other body params)
-8. anything else                          -> the query parameter of that name
+7. annotated ``UploadFile`` (or a list)    -> a file of the form (``_form``)
+8. a structured type (``_body``)          -> the JSON body (or its key, beside other body params)
+9. anything else                          -> the query parameter of that name
 
 A marker is ``Annotated[T, Query(...)]`` or the default (``x: int = Query(1)``).
 
@@ -45,6 +47,7 @@ from typing import Any, NamedTuple
 
 from microweb._body import BodyParam, BodyRead, BodyReader, is_structured, with_constraints
 from microweb._convertors import Convertor
+from microweb._form import FormParam, FormReader, form_param, is_upload
 from microweb._http.cookies import parse_cookie_header
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
@@ -93,7 +96,7 @@ class Binding:
         values: tuple[ValueParam, ...],
         path_names_direct: bool,
         extra_path_names: tuple[str, ...] = (),
-        body: BodyReader | None = None,
+        body: BodyReader | FormReader | None = None,
         dependencies: tuple[tuple[str | None, Dependency], ...] = (),
         reached: frozenset[str] = frozenset(),
     ) -> None:
@@ -185,10 +188,14 @@ class Binding:
             self._bind_headers(scope, kwargs, errors)
 
     async def bind_with_body(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
-        """``bind`` for a route with a typed JSON body, read first."""
-        reader: BodyReader = self.body  # type: ignore[assignment]  # set for such routes
-        read = await reader.read(Request(scope, receive))
-        return self.bind(scope, receive, status_code, read)
+        """``bind`` for a route with a typed JSON body or a form, read first."""
+        reader: BodyReader | FormReader = self.body  # type: ignore[assignment]  # set for such routes
+        request = Request(scope, receive)
+        try:
+            return self.bind(scope, receive, status_code, await reader.read(request))
+        except BaseException:
+            await request.close()  # a 422 before the handler: the form's files go now
+            raise
 
     def _bind_headers(self, scope: Scope, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
         raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
@@ -294,6 +301,7 @@ def bind_endpoint(
     background_names: list[str] = []
     values: list[ValueParam] = []
     body_params: list[BodyParam] = []
+    form_params: list[FormParam] = []
     embed = False
     takes_kwargs = False
     for name, parameter in signature.parameters.items():
@@ -337,6 +345,8 @@ def bind_endpoint(
             values.append(dataclass_replace(param, constraints=constraints))
         elif source is None and name == "request" and annotation is inspect.Parameter.empty:
             request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
+        elif source in ("form", "file") or (source is None and is_upload(annotation)):
+            form_params.append(form_param(name, annotation, marker, default, constraints, where))
         elif source == "body" or (source is None and is_structured(annotation)):
             if isinstance(marker, BodyMarker) and marker.embed:
                 embed = True
@@ -361,8 +371,10 @@ def bind_endpoint(
         )
         and not takes_kwargs
     )
-    body = None
-    if body_params:
+    body: BodyReader | FormReader | None = None
+    if form_params:
+        body = FormReader(form_params, [p.name for p in body_params], where)
+    elif body_params:
         try:
             body = BodyReader(body_params, embed)
         except (TypeError, ValueError) as exc:

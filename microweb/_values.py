@@ -214,7 +214,12 @@ def _type_name(annotation: Any) -> str:
     return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
 
 
-_CARRIER = {"query": "a query string", "header": "a header", "cookie": "a cookie"}
+_CARRIER = {
+    "query": "a query string",
+    "header": "a header",
+    "cookie": "a cookie",
+    "form": "a form field",
+}
 
 
 def _sent_as(name: str, marker: Marker | None) -> str:
