@@ -28,13 +28,16 @@ never both: that is a TypeError when the route is added.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import operator
 import os
 import sys
+import types
 import typing
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 import msgspec.inspect
@@ -221,43 +224,51 @@ def _kinds(node: Any) -> list[Any]:
 
 
 class _Model(FormParam):
-    """``Form()`` on a model class: the whole form, a model field per key."""
+    """``Form()`` on a model class, or a union of them: the whole form, a model field per key."""
 
-    __slots__ = ("booleans", "default", "fields", "model", "optional", "pydantic", "required")
+    __slots__ = ("adapter", "booleans", "default", "fields", "required", "target")
 
     def __init__(
-        self, name: str, model: type, *, optional: bool, required: bool, default: Any, where: str
+        self,
+        name: str,
+        models: tuple[type, ...],
+        *,
+        required: bool,
+        default: Any,
+        discriminator: str | None,
+        where: str,
     ) -> None:
         super().__init__(name, name)
-        self.model = model
-        self.optional = optional
         self.required = required
         self.default = default
-        self.pydantic = _pydantic_model(model)
-        self.fields: tuple[tuple[str, bool], ...]  # (key, a list?) of each model field
-        self.booleans: frozenset[str] = frozenset()  # keys that take our bool converter
-        if self.pydantic:
-            self.fields = tuple(
-                (info.alias or field, _many(info.annotation)[1])
-                for field, info in model.model_fields.items()  # type: ignore[attr-defined]
-            )
-            return
-        info = msgspec.inspect.type_info(model)
-        if not isinstance(info, _MODEL_INFOS) or getattr(info, "array_like", False):
-            raise TypeError(
-                f"parameter {name!r} of {where} is a form model of type {model.__name__}, "
-                "which has no named fields to fill from a form; use a dataclass, TypedDict, "
-                "msgspec.Struct, attrs or pydantic class"
-            )
-        self.fields = tuple(
-            (field.encode_name, any(isinstance(k, _MANY_TYPES) for k in _kinds(field.type)))
-            for field in info.fields
-        )
-        self.booleans = frozenset(
-            field.encode_name
-            for field in info.fields
-            if any(isinstance(k, msgspec.inspect.BoolType) for k in _kinds(field.type))
-        )
+        self.target: Any = functools.reduce(operator.or_, models)
+        fields: dict[str, bool] = {}  # the key of each field of every model: a list?
+        booleans: set[str] = set()  # keys that take our bool converter
+        self.adapter: Any = None  # pydantic's TypeAdapter, for pydantic models
+        shown = " | ".join(model.__name__ for model in models)
+        problem = f"parameter {name!r} of {where} is a form model of type {shown}"
+        if any(_pydantic_model(model) for model in models):
+            if not all(_pydantic_model(model) for model in models):
+                raise TypeError(f"{problem}; a union is of pydantic models or of none")
+            for model in models:
+                for field, info in model.model_fields.items():  # type: ignore[attr-defined]
+                    key = info.alias or field
+                    fields[key] = fields.get(key, False) or _many(info.annotation)[1]
+            self.adapter = _pydantic_adapter(self.target, discriminator, problem)
+        else:
+            if discriminator is not None:
+                raise TypeError(
+                    f"{problem}; discriminator= is for pydantic models (a msgspec.Struct "
+                    "union is told apart by its tag_field)"
+                )
+            for model in models:
+                _msgspec_fields(model, fields, booleans, problem)
+            try:
+                msgspec.json.Decoder(self.target)
+            except TypeError as exc:
+                raise TypeError(f"{problem}, which msgspec cannot decode: {exc}") from None
+        self.fields = tuple(fields.items())
+        self.booleans = frozenset(booleans)
 
     def _values(self, form: FormData) -> dict[str, Any]:
         """The form as the model's input: a list per list field, else the first value."""
@@ -288,28 +299,64 @@ class _Model(FormParam):
             kwargs[self.name] = self.default  # an optional model nobody sent
             return
         data = self._values(form)
-        if self.pydantic:
-            self._validate_pydantic(data, kwargs, errors)
+        if self.adapter is not None:
+            errors += _validate_pydantic(self.adapter, data, self.name, kwargs)
             return
         try:
-            kwargs[self.name] = msgspec.convert(data, self.model, strict=False)
+            kwargs[self.name] = msgspec.convert(data, self.target, strict=False)
         except msgspec.ValidationError:
-            errors += explain(data, self.model, ["body"])
+            errors += explain(data, self.target, ["body"])
 
-    def _validate_pydantic(
-        self, data: dict[str, Any], kwargs: dict[str, Any], errors: list[ErrorDict]
-    ) -> None:
-        pydantic = sys.modules["pydantic"]
-        try:
-            kwargs[self.name] = self.model.model_validate(data)  # type: ignore[attr-defined]
-        except pydantic.ValidationError as exc:
-            for error in exc.errors(include_url=False):
-                ctx = error.get("ctx")
-                if ctx is not None:
-                    # An exception in ctx is written as FastAPI's encoder writes it: {}.
-                    ctx = {k: {} if isinstance(v, Exception) else v for k, v in ctx.items()}
-                loc = ["body", *error["loc"]]
-                errors.append(item(error["type"], loc, error["msg"], error["input"], ctx))
+
+def _msgspec_fields(
+    model: type, fields: dict[str, bool], booleans: set[str], problem: str
+) -> None:
+    """Add the keys of ``model`` (a list? a bool?) to ``fields`` and ``booleans``."""
+    info = msgspec.inspect.type_info(model)
+    if not isinstance(info, _MODEL_INFOS) or getattr(info, "array_like", False):
+        raise TypeError(
+            f"{problem}, which has no named fields to fill from a form; use a dataclass, "
+            "TypedDict, msgspec.Struct, attrs or pydantic class"
+        )
+    tag_field = getattr(info, "tag_field", None)
+    if tag_field is not None:
+        fields.setdefault(tag_field, False)
+    for field in info.fields:
+        kinds = _kinds(field.type)
+        key = field.encode_name
+        fields[key] = fields.get(key, False) or any(isinstance(k, _MANY_TYPES) for k in kinds)
+        if any(isinstance(k, msgspec.inspect.BoolType) for k in kinds):
+            booleans.add(key)
+
+
+def _pydantic_adapter(target: Any, discriminator: str | None, problem: str) -> Any:
+    pydantic = sys.modules["pydantic"]
+    if discriminator is not None:
+        target = typing.Annotated[target, pydantic.Field(discriminator=discriminator)]
+    try:
+        return pydantic.TypeAdapter(target)
+    except pydantic.PydanticUserError as exc:
+        raise TypeError(f"{problem}: {exc}") from None
+
+
+def _validate_pydantic(
+    adapter: Any, data: dict[str, Any], name: str, kwargs: dict[str, Any]
+) -> list[ErrorDict]:
+    """Validate ``data`` by pydantic; its errors as 422 items (they are FastAPI's already)."""
+    pydantic = sys.modules["pydantic"]
+    try:
+        kwargs[name] = adapter.validate_python(data)
+    except pydantic.ValidationError as exc:
+        errors = []
+        for error in exc.errors(include_url=False):
+            ctx = error.get("ctx")
+            if ctx is not None:
+                # An exception in ctx is written as FastAPI's encoder writes it: {}.
+                ctx = {k: {} if isinstance(v, Exception) else v for k, v in ctx.items()}
+            loc = ["body", *error["loc"]]
+            errors.append(item(error["type"], loc, error["msg"], error["input"], ctx))
+        return errors
+    return []
 
 
 def _as_bool(value: Any) -> Any:
@@ -327,14 +374,20 @@ def _as_bool(value: Any) -> Any:
 # --- classification, once per route -------------------------------------------------
 
 
-def _model_class(annotation: Any) -> tuple[Any, bool]:
-    """``(class, optional)`` when ``annotation`` is a model class (or one ``| None``)."""
-    inner, optional = unwrap_optional(annotation)
-    if isinstance(inner, type) and (
-        is_structured(inner) or _pydantic_model(inner) or _attrs_class(inner)
+def _form_models(annotation: Any) -> tuple[type, ...]:
+    """The model classes of ``annotation``: a model, or a union of them, maybe ``| None``."""
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        members = tuple(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    else:
+        members = (annotation,)
+    if all(
+        isinstance(member, type)
+        and (is_structured(member) or _pydantic_model(member) or _attrs_class(member))
+        for member in members
     ):
-        return inner, optional
-    return None, False
+        return members
+    return ()
 
 
 def form_param(
@@ -365,8 +418,8 @@ def form_param(
             default=None if required else default,
             constraints=constraints,
         )
-    model, optional = _model_class(annotation)
-    if model is not None:
+    models = _form_models(annotation)
+    if models:
         if constraints is not None:
             raise TypeError(
                 f"parameter {name!r} of {where} is a form model: constraints belong on its "
@@ -374,10 +427,10 @@ def form_param(
             )
         return _Model(
             name,
-            model,
-            optional=optional,
+            models,
             required=required,
             default=None if required else default,
+            discriminator=getattr(marker, "discriminator", None),
             where=where,
         )
     if is_structured(annotation):

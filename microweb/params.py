@@ -184,10 +184,20 @@ class BodyMarker(Marker):
 
 class FormMarker(Marker):
     source = "form"
-    __slots__ = ()
+    __slots__ = ("discriminator",)
+
+    def __init__(
+        self,
+        default: Any = REQUIRED,
+        *,
+        discriminator: str | None = None,
+        **options: Unpack[Options],
+    ) -> None:
+        super().__init__(default, **options)
+        self.discriminator = discriminator
 
 
-class FileMarker(FormMarker):
+class FileMarker(Marker):
     source = "file"
     __slots__ = ()
 
@@ -235,7 +245,10 @@ Form = _as_default(
     ``list[X]`` gets every value of a repeated field; an empty field counts
     as missing. A structured annotation (dataclass, TypedDict,
     ``msgspec.Struct``, attrs or pydantic class) under ``Form()`` takes the
-    whole form, a field per key. A 422 for a form puts it under ``"body"``::
+    whole form, a field per key; so does a union of pydantic models, with
+    ``discriminator`` naming the field that tells them apart (pydantic's
+    rule), or of tagged ``msgspec.Struct`` classes. A 422 for a form puts it
+    under ``"body"``::
 
         @app.post("/login")
         async def login(username: Annotated[str, Form()], password: Annotated[str, Form()]): ...
