@@ -43,7 +43,14 @@ import msgspec
 import msgspec.inspect
 
 from microweb._body import BodyRead, explain, is_structured
-from microweb._validation import Constraints, ErrorDict, item, scalar_converter, shorten
+from microweb._validation import (
+    Constraints,
+    Converter,
+    ErrorDict,
+    item,
+    scalar_converter,
+    shorten,
+)
 from microweb._values import ValueParam, bind_found, unwrap_optional, value_param
 from microweb.datastructures import FormData, UploadFile
 from microweb.params import REQUIRED, FileMarker, Marker
@@ -200,7 +207,7 @@ _MODEL_INFOS = (
     msgspec.inspect.DataclassType,
     msgspec.inspect.TypedDictType,
 )
-_BOOL = scalar_converter(bool)
+_BOOL: Converter = scalar_converter(bool)  # type: ignore[assignment]  # bool has one
 
 
 def _pydantic_model(annotation: Any) -> bool:
@@ -325,7 +332,8 @@ def _msgspec_fields(
         kinds = _kinds(field.type)
         key = field.encode_name
         fields[key] = fields.get(key, False) or any(isinstance(k, _MANY_TYPES) for k in kinds)
-        if any(isinstance(k, msgspec.inspect.BoolType) for k in kinds):
+        items = [i for k in kinds if isinstance(k, _MANY_TYPES) for i in _kinds(k.item_type)]
+        if any(isinstance(k, msgspec.inspect.BoolType) for k in kinds + items):
             booleans.add(key)
 
 
@@ -363,7 +371,7 @@ def _as_bool(value: Any) -> Any:
     """A form's text as a bool where the converter takes it; anything else as it is."""
     if isinstance(value, list):
         return [_as_bool(v) for v in value]
-    if isinstance(value, str) and _BOOL is not None:
+    if isinstance(value, str):
         try:
             return _BOOL.convert(value)
         except ValueError:
