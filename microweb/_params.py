@@ -11,7 +11,7 @@ nowhere else. Each handler parameter is classified by the rules of SPEC.md
                                              form, file (forms and files: ``_form``)
 5. named like a path parameter            -> the converted path value
 6. unannotated and named ``request``      -> the request
-7. annotated ``UploadFile`` (or a list)    -> a file of the form (``_form``)
+7. annotated ``UploadFile`` (or a list)   -> a file of the form (``_form``)
 8. a structured type (``_body``)          -> the JSON body (or its key, beside other body params)
 9. anything else                          -> the query parameter of that name
 

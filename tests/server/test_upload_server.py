@@ -206,16 +206,7 @@ def test_a_typed_upload_through_uvicorn(server: Server, http: httpx.Client) -> N
     }
     assert http.get(server.url + "/typed-upload/closed").json() == [True]
     # The form field missing: FastAPI's 422.
-    body = (
-        f"--{BOUNDARY}\r\n"
-        'content-disposition: form-data; name="file"; filename="f"\r\n\r\n'
-        f"data\r\n--{BOUNDARY}--\r\n"
-    ).encode()
-    response = http.post(
-        server.url + "/typed-upload",
-        content=body,
-        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
-    )
+    response = http.post(server.url + "/typed-upload", files={"file": ("f", b"data")})
     assert response.status_code == 422
     assert response.json() == {
         "detail": [
