@@ -14,6 +14,7 @@ import attrs
 import msgspec
 import pydantic
 import pytest
+from conftest import require_module
 
 from microweb import App, Request, UploadFile
 from microweb.datastructures import FormData
@@ -21,7 +22,6 @@ from microweb.exceptions import RequestValidationError
 from microweb.params import Body, Depends, File, Form, Query
 from microweb.responses import JSONResponse
 from microweb.testclient import TestClient
-from tests.conftest import require_module
 
 
 class Colour(enum.Enum):
