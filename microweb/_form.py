@@ -1,7 +1,8 @@
 """Form fields and files bound to handler parameters: ``Form()`` and ``File()``.
 
 SPEC.md "Typed request data". The binder (``_params``) hands every parameter
-that a form carries to ``form_param`` when the route is added; the route's
+that a form carries to ``form_param`` when the route is added (importing this
+module then: an app that reads no form never loads it); the route's
 ``FormReader`` then reads one request's form (``Request.form()``, parsed once
 and kept; its files are closed when the response is done) and fills the
 handler's keywords. A parameter is one of three kinds:
@@ -51,13 +52,13 @@ from microweb._validation import (
     scalar_converter,
     shorten,
 )
-from microweb._values import ValueParam, bind_found, unwrap_optional, value_param
+from microweb._values import ValueParam, bind_found, is_upload, unwrap_optional, value_param
 from microweb.datastructures import FormData, UploadFile
 from microweb.params import REQUIRED, FileMarker, Marker
 from microweb.requests import Request
 from microweb.types import Scope
 
-__all__ = ["FormParam", "FormReader", "form_param", "is_upload"]
+__all__ = ["FormParam", "FormReader", "form_param"]
 
 _FORM_MEDIA_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 
@@ -82,12 +83,6 @@ def _many(annotation: Any) -> tuple[Any, bool]:
         args = typing.get_args(inner)
         return (args[0] if args else Any), True
     return inner, False
-
-
-def is_upload(annotation: Any) -> bool:
-    """True for ``UploadFile``, ``list[UploadFile]``, either ``| None``: a file, marker or not."""
-    inner = _many(annotation)[0]
-    return isinstance(inner, type) and issubclass(inner, UploadFile)
 
 
 class FormParam:
