@@ -5,15 +5,17 @@ a browser, or try:
 
     curl -d name=Ada -d topic=maths -d topic=engines http://127.0.0.1:8000/contact
     curl -F files=@README.md -F files=@pyproject.toml -F note=hi http://127.0.0.1:8000/upload
+    curl -F name=Ada -F topics=maths -F avatar=@README.md http://127.0.0.1:8000/signup
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any
 
 from microweb import App, HTTPException, Request
 from microweb.datastructures import UploadFile
+from microweb.params import File, Form
 from microweb.responses import HTMLResponse
 
 # Bodies read into memory (and a urlencoded form) stay under 64 KiB; uploaded
@@ -81,3 +83,14 @@ async def upload(request: Request) -> dict[str, Any]:
     if not isinstance(note, str):
         raise HTTPException(422, "note must be text, not a file")
     return {"files": files, "note": note}
+
+
+@app.post("/signup")
+async def signup(
+    name: Annotated[str, Form(max_length=50)],
+    topics: Annotated[list[str], Form()] = [],  # noqa: B006 - each request gets a copy
+    avatar: Annotated[UploadFile | None, File()] = None,
+) -> dict[str, Any]:
+    # The same forms, read by parameters: converted and checked before the call.
+    picture = None if avatar is None else {"name": avatar.filename, "size": avatar.size}
+    return {"name": name, "topics": topics, "avatar": picture}

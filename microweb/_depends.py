@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from microweb._body import BodyRead, BodyReader
 from microweb._context import app_context
@@ -42,6 +42,9 @@ from microweb.exceptions import RequestValidationError
 from microweb.requests import Request
 from microweb.types import Receive, Scope
 from microweb.websockets import WebSocket
+
+if TYPE_CHECKING:
+    from microweb._form import FormReader
 
 __all__ = ["Solver"]
 
@@ -132,14 +135,15 @@ class Solver:
             kwargs.update(await self._body_values(binding.body))
         self.values[binding] = kwargs
 
-    async def _body_values(self, reader: BodyReader) -> dict[str, Any]:
+    async def _body_values(self, reader: BodyReader | FormReader) -> dict[str, Any]:
         """The body values of one binding, from the route's one read."""
         read = self.read
         names = [param.name for param in reader.params]
         if read is not None and self.read_names.issuperset(names):
             return {name: read.kwargs[name] for name in names if name in read.kwargs}
-        # An override (app.dependency_overrides) with body parameters the
-        # route did not declare: its own reader reads them.
+        # A form (each binding reads the request's one parsed form), or an
+        # override (app.dependency_overrides) with body parameters the route
+        # did not declare: its own reader reads them.
         own = await reader.read(self._request())
         self.errors += own.errors
         if self.body is None:

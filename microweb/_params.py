@@ -7,11 +7,13 @@ nowhere else. Each handler parameter is classified by the rules of SPEC.md
 1. annotated ``Request`` (or a subclass)  -> the request (``WebSocket``: the connection)
 2. annotated ``Response``                 -> a temporary response to set status/headers/cookies on
 3. annotated ``BackgroundTasks``          -> tasks run after the response is sent
-4. a marker (``microweb.params``)         -> its source: path, query, header, cookie, body
+4. a marker (``microweb.params``)         -> its source: path, query, header, cookie, body,
+                                             form, file (forms and files: ``_form``)
 5. named like a path parameter            -> the converted path value
 6. unannotated and named ``request``      -> the request
-7. a structured type (``_body``)          -> the JSON body (or its key, beside other body params)
-8. anything else                          -> the query parameter of that name
+7. annotated ``UploadFile`` (or a list)   -> a file of the form (``_form``)
+8. a structured type (``_body``)          -> the JSON body (or its key, beside other body params)
+9. anything else                          -> the query parameter of that name
 
 A marker is ``Annotated[T, Query(...)]`` or the default (``x: int = Query(1)``).
 
@@ -41,7 +43,7 @@ import inspect
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as dataclass_replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from microweb._body import BodyParam, BodyRead, BodyReader, is_structured, with_constraints
 from microweb._convertors import Convertor
@@ -54,6 +56,7 @@ from microweb._values import (
     bind_found,
     bind_query,
     convert_into,
+    is_upload,
     path_param,
     unwrap_optional,
     value_param,
@@ -66,6 +69,9 @@ from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
 from microweb.websockets import WebSocket
+
+if TYPE_CHECKING:
+    from microweb._form import FormReader
 
 __all__ = ["Binding", "Bound", "Dependency", "bind_endpoint", "depends_list", "type_hints"]
 
@@ -94,7 +100,7 @@ class Binding:
         values: tuple[ValueParam, ...],
         path_names_direct: bool,
         extra_path_names: tuple[str, ...] = (),
-        body: BodyReader | None = None,
+        body: BodyReader | FormReader | None = None,
         dependencies: tuple[tuple[str | None, Dependency], ...] = (),
         reached: frozenset[str] = frozenset(),
         websocket_names: tuple[str, ...] = (),
@@ -198,10 +204,14 @@ class Binding:
             self._bind_headers(scope, kwargs, errors)
 
     async def bind_with_body(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
-        """``bind`` for a route with a typed JSON body, read first."""
-        reader: BodyReader = self.body  # type: ignore[assignment]  # set for such routes
-        read = await reader.read(Request(scope, receive))
-        return self.bind(scope, receive, status_code, read)
+        """``bind`` for a route with a typed JSON body or a form, read first."""
+        reader: BodyReader | FormReader = self.body  # type: ignore[assignment]  # set for such routes
+        request = Request(scope, receive)
+        try:
+            return self.bind(scope, receive, status_code, await reader.read(request))
+        except BaseException:
+            await request.close()  # a 422 before the handler: the form's files go now
+            raise
 
     def _bind_headers(self, scope: Scope, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
         raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
@@ -312,6 +322,7 @@ def bind_endpoint(
     background_names: list[str] = []
     values: list[ValueParam] = []
     body_params: list[BodyParam] = []
+    form_fields: list[tuple[str, Any, Marker | None, Any, Constraints | None]] = []
     embed = False
     takes_kwargs = False
     for name, parameter in signature.parameters.items():
@@ -357,6 +368,8 @@ def bind_endpoint(
             values.append(dataclass_replace(param, constraints=constraints))
         elif source is None and name == "request" and annotation is inspect.Parameter.empty:
             request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
+        elif source in ("form", "file") or (source is None and is_upload(annotation)):
+            form_fields.append((name, annotation, marker, default, constraints))
         elif source == "body" or (source is None and is_structured(annotation)):
             if isinstance(marker, BodyMarker) and marker.embed:
                 embed = True
@@ -382,8 +395,16 @@ def bind_endpoint(
         )
         and not takes_kwargs
     )
-    body = None
-    if body_params:
+    body: BodyReader | FormReader | None = None
+    if form_fields:
+        # perf: _form is loaded by the first route that reads a form, so an app
+        # with none keeps its footprint (loading it costs /plaintext 30
+        # instructions a request, callgrind: the method cache's layout).
+        from microweb._form import FormReader, form_param
+
+        params = [form_param(*field, where) for field in form_fields]
+        body = FormReader(params, [p.name for p in body_params], where)
+    elif body_params:
         try:
             body = BodyReader(body_params, embed)
         except (TypeError, ValueError) as exc:
@@ -408,16 +429,30 @@ def bind_endpoint(
 
 
 def _route_body(
-    own: BodyReader | None, dependencies: list[tuple[str | None, Dependency]], where: str
+    own: BodyReader | FormReader | None,
+    dependencies: list[tuple[str | None, Dependency]],
+    where: str,
 ) -> BodyReader | None:
-    """The one reader of a route's body: the handler's parameters and its dependencies'."""
-    readers = [] if own is None else [own]
+    """The one reader of a route's JSON body: the handler's parameters and its dependencies'.
+
+    None when nothing in the tree reads JSON, or when it reads a form (the
+    request parses its form once, whoever asks).
+    """
+    found: list[BodyReader | FormReader] = [] if own is None else [own]
     stack = [dependency.binding for _, dependency in reversed(dependencies)]
     while stack:  # depth first, in the order they are declared
         binding = stack.pop()
-        if binding.body is not None and binding.body not in readers:
-            readers.append(binding.body)
+        if binding.body is not None and binding.body not in found:
+            found.append(binding.body)
         stack += [dependency.binding for _, dependency in reversed(binding.dependencies)]
+    readers = [reader for reader in found if isinstance(reader, BodyReader)]
+    if len(readers) < len(found):
+        if readers:
+            raise TypeError(
+                f"{where} (with its dependencies) takes form fields and the JSON body; a body "
+                "is one or the other: mark them all Form() (or File()), or all Body()"
+            )
+        return None
     if len(readers) <= 1:
         return readers[0] if readers else None
     try:

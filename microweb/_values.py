@@ -27,6 +27,7 @@ from microweb._validation import (
     item,
     scalar_converter,
 )
+from microweb.datastructures import UploadFile
 from microweb.params import REQUIRED, HeaderMarker, Marker
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "bind_found",
     "bind_query",
     "convert_into",
+    "is_upload",
     "path_param",
     "unwrap_optional",
     "value_param",
@@ -48,6 +50,15 @@ def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
         if len(args) == 1 and len(typing.get_args(annotation)) == 2:
             return args[0], True
     return annotation, False
+
+
+def is_upload(annotation: Any) -> bool:
+    """True for ``UploadFile``, ``list[UploadFile]``, either ``| None``: a file, marker or not."""
+    inner = unwrap_optional(annotation)[0]
+    if inner is list or typing.get_origin(inner) is list:
+        args = typing.get_args(inner)
+        inner = args[0] if args else None
+    return isinstance(inner, type) and issubclass(inner, UploadFile)
 
 
 @dataclass(frozen=True)
@@ -214,7 +225,12 @@ def _type_name(annotation: Any) -> str:
     return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
 
 
-_CARRIER = {"query": "a query string", "header": "a header", "cookie": "a cookie"}
+_CARRIER = {
+    "query": "a query string",
+    "header": "a header",
+    "cookie": "a cookie",
+    "form": "a form field",
+}
 
 
 def _sent_as(name: str, marker: Marker | None) -> str:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     P = ParamSpec("P")
 
-__all__ = ["Body", "Cookie", "Depends", "Header", "Path", "Query"]
+__all__ = ["Body", "Cookie", "Depends", "File", "Form", "Header", "Path", "Query"]
 
 
 class _Required:
@@ -75,7 +75,9 @@ class Marker:
     ``include_in_schema`` document the parameter in OpenAPI.
     """
 
-    #: The source, as a 422's ``loc`` names it.
+    #: The source: "path", "query", "header", "cookie", "body", "form" or
+    #: "file"; a 422's ``loc`` names it, but for forms and files, which it puts
+    #: under "body" (FastAPI's rule).
     source = ""
 
     __slots__ = (
@@ -180,6 +182,26 @@ class BodyMarker(Marker):
         self.embed = embed
 
 
+class FormMarker(Marker):
+    source = "form"
+    __slots__ = ("discriminator",)
+
+    def __init__(
+        self,
+        default: Any = REQUIRED,
+        *,
+        discriminator: str | None = None,
+        **options: Unpack[Options],
+    ) -> None:
+        super().__init__(default, **options)
+        self.discriminator = discriminator
+
+
+class FileMarker(Marker):
+    source = "file"
+    __slots__ = ()
+
+
 def _as_default(marker: Callable[P, object], doc: str) -> Callable[P, Any]:
     """``marker`` typed to return Any, so ``x: int = Query(1)`` type-checks (as in FastAPI)."""
 
@@ -213,6 +235,33 @@ Body = _as_default(
     A structured annotation (dataclass, TypedDict, NamedTuple,
     ``msgspec.Struct``, lists and dicts of them) is the body without a marker;
     ``Body()`` makes any other type one, and carries constraints.
+    """,
+)
+
+Form = _as_default(
+    FormMarker,
+    """A field of a urlencoded or multipart form, converted like a query parameter.
+
+    ``list[X]`` gets every value of a repeated field; an empty field counts
+    as missing. A structured annotation (dataclass, TypedDict,
+    ``msgspec.Struct``, attrs or pydantic class) under ``Form()`` takes the
+    whole form, a field per key; so does a union of pydantic models, with
+    ``discriminator`` naming the field that tells them apart (pydantic's
+    rule), or of tagged ``msgspec.Struct`` classes. A 422 for a form puts it
+    under ``"body"``::
+
+        @app.post("/login")
+        async def login(username: Annotated[str, Form()], password: Annotated[str, Form()]): ...
+    """,
+)
+File = _as_default(
+    FileMarker,
+    """A file of a multipart form: ``UploadFile``, ``bytes`` (its content) or a list of either.
+
+    ``UploadFile | None = None`` is optional. A parameter annotated
+    ``UploadFile`` (or a list of them) is a file without the marker. The
+    files are closed, and their temporary files removed, when the response
+    is done.
     """,
 )
 

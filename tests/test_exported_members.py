@@ -48,7 +48,7 @@ PUBLIC = {
     "microweb.background": {"BackgroundTask", "BackgroundTasks"},
     "microweb.requests": {"ClientDisconnect", "Request"},
     "microweb.exceptions": {"HTTPException", "RequestValidationError", "WebSocketException"},
-    "microweb.params": {"Body", "Cookie", "Depends", "Header", "Path", "Query"},
+    "microweb.params": {"Body", "Cookie", "Depends", "File", "Form", "Header", "Path", "Query"},
     "microweb.datastructures": {
         "URL",
         "Address",

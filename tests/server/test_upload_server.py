@@ -185,3 +185,31 @@ def test_client_leaving_mid_upload_is_quiet_and_leaks_nothing(
     output = server.stop()
     assert "Traceback" not in output
     assert "ERROR" not in output
+
+
+def test_a_typed_upload_through_uvicorn(server: Server, http: httpx.Client) -> None:
+    # File and Form parameters over a real socket: a 3 MiB file (spooled to
+    # disk) and a text field; the file is closed once the response is sent.
+    digest = hashlib.sha256()
+    response = http.post(
+        server.url + "/typed-upload",
+        content=multipart_body(3 * MiB, digest),
+        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+        timeout=60.0,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "filename": "big.bin",
+        "size": 3 * MiB,
+        "sha256": digest.hexdigest(),
+        "note": "fifty mebibytes",
+    }
+    assert http.get(server.url + "/typed-upload/closed").json() == [True]
+    # The form field missing: FastAPI's 422.
+    response = http.post(server.url + "/typed-upload", files={"file": ("f", b"data")})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {"type": "missing", "loc": ["body", "note"], "msg": "Field required", "input": None}
+        ]
+    }
