@@ -385,6 +385,9 @@ class Router(RouteDecorators):
         self._added: list[tuple[BaseRoute, type[Response] | None]] = []
         self._matcher: Matcher[_MethodTable] = Matcher()
         self._mounts: list[MountEntry] = []  # longest prefix first
+        #: ``{path: app}``: answers for an exact path that no route or mount
+        #: took (the App's OpenAPI document and docs page): never shadows one.
+        self.fallback: dict[str, ASGIApp] = {}
         self._by_name: dict[str, BaseRoute] = {}
         for route in routes or ():
             if not isinstance(route, BaseRoute):
@@ -449,6 +452,11 @@ class Router(RouteDecorators):
         extra_tags = check_tags(tags, "include_router")
         for route, response_class in router._added:
             self._file(_depending(route.under(prefix), checks, extra_tags), response_class)
+
+    @property
+    def mounts(self) -> list[MountEntry]:
+        """The mounts this router tries when no path matched, longest prefix first."""
+        return list(self._mounts)
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` with ``params`` filled in.
@@ -522,6 +530,10 @@ class Router(RouteDecorators):
                 return
         if scope["type"] == "websocket":
             await WebSocketClose()(scope, receive, send)  # the server answers 403
+            return
+        fallback = self.fallback.get(path)
+        if fallback is not None:
+            await fallback(scope, receive, send)
             return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"

@@ -82,6 +82,8 @@ PUBLIC = {
     "microweb.middleware.httpsredirect": {"HTTPSRedirectMiddleware"},
     "microweb.middleware.sessions": {"SessionMiddleware"},
     "microweb.staticfiles": {"StaticFiles"},
+    "microweb.openapi": {"SWAGGER_CSS_URL", "SWAGGER_JS_URL", "get_openapi", "swagger_ui_html"},
+    "microweb.openapi.docs": {"SWAGGER_CSS_URL", "SWAGGER_JS_URL", "swagger_ui_html"},
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }
