@@ -402,3 +402,11 @@ def test_get_openapi_takes_routes() -> None:
     assert document["info"] == {"title": "T", "version": "2", "description": "About"}
     assert document["openapi"] == "3.1.0"
     assert "components" not in document
+
+
+def test_a_type_msgspec_cannot_describe_is_any_value() -> None:
+    registry = Registry()
+    slot = registry.schema(dict[str, object])
+    registry.finish()
+    assert slot == {"type": "object", "additionalProperties": {"title": "object"}}
+    assert registry.schema(Any) == {}

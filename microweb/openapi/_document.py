@@ -23,7 +23,8 @@ An operation is made of what the route holds:
 - ``responses``: the route's status (else its response class's default) with
   the class's media type and, for JSON, the schema of ``response_model`` or
   the return annotation; 422 where a value is validated, 400 and 413 where
-  microweb reads the query string or the body; then the route's ``responses=``.
+  microweb reads the query string or the body, 404 where a path value may not
+  match its convertor; then the route's ``responses=``.
 
 A dependency (anywhere in the tree) whose callable has ``scheme_name`` (str)
 and ``scheme`` (an OpenAPI Security Scheme Object) adds that scheme to
@@ -490,6 +491,9 @@ class _Builder:
         reads_query = any(binding.query for binding, _ in tree.bindings)
         if reads_query or has_body:
             responses["400"] = _error("Bad Request (a malformed query string or body)")
+        if route.compiled.params:
+            # The router answers a path whose value its convertor refuses (-1 for {id:int}).
+            responses["404"] = _error("Not Found (a path value the route does not match)")
         if has_body:
             responses["413"] = _error("Content Too Large (the body passed the size limit)")
         if validated:

@@ -103,8 +103,11 @@ def json_value(value: Any) -> Any:
 
 
 def _unknown_type(cls: type) -> dict[str, Any]:
-    """msgspec's ``schema_hook``: a type it cannot describe (``object``...) is any value."""
-    return {}
+    """msgspec's ``schema_hook``: a type it cannot describe (``object``...) is any value.
+
+    Only its title is said: msgspec takes an empty schema for no answer.
+    """
+    return {"title": cls.__name__}
 
 
 def _is_pydantic(annotation: Any) -> bool:
