@@ -41,7 +41,7 @@ import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from microweb._body import BodyReader
+from microweb._body import BodyReader, is_structured
 from microweb._endpoint import Endpoint
 from microweb._mount import Mount, MountEntry
 from microweb._params import Binding, type_hints
@@ -176,6 +176,13 @@ def _is_form_marker(marker: Marker | None) -> bool:
     return getattr(marker, "source", "") in ("form", "file") or type(marker).__name__ in (
         "FormMarker",
         "FileMarker",
+    )
+
+
+def _is_model(annotation: Any) -> bool:
+    """A class with fields (a Struct, dataclass, TypedDict, NamedTuple or pydantic model)."""
+    return isinstance(annotation, type) and (
+        is_structured(annotation) or hasattr(annotation, "model_json_schema")
     )
 
 
@@ -449,7 +456,9 @@ class _Builder:
         properties: dict[str, Any] = {}
         for param in params:
             marker = signature.get(param.name, _Info(None, None)).marker
-            extra = {"title": marker.title if marker and marker.title else title(param.key)}
+            extra = {}
+            if not _is_model(param.annotation):  # a model's schema is a bare $ref, as FastAPI's
+                extra["title"] = marker.title if marker and marker.title else title(param.key)
             if marker is not None and marker.description:
                 extra["description"] = marker.description
             property_schema = self.registry.schema(param.annotation, extra)
