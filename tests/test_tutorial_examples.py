@@ -61,6 +61,7 @@ EXAMPLES = [
     "files",
     "sse",
     "testing",
+    "autodocs",
 ]
 
 # --- curl, in-process -------------------------------------------------------
