@@ -9,17 +9,14 @@ chromium (``executable_path``; no ``playwright install``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing_tool
 from server.conftest import Server
 
 HERE = Path(__file__).parent
-CHROMIUM = "/usr/bin/chromium"
 
 SCRIPT = """async (api) => {
     const out = {};
@@ -41,22 +38,6 @@ SCRIPT = """async (api) => {
     }
     return out;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing_tool("playwright", "pip install playwright")
-    if not os.path.exists(CHROMIUM):
-        missing_tool("Debian's chromium", "apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing_tool, require_program
+from conftest import require_program
 from server.conftest import Server
 
 HERE = Path(__file__).parent
-CHROMIUM = "/usr/bin/chromium"
 PACKAGE = "swagger-ui-dist@5"
 CACHE = Path(tempfile.gettempdir()) / "microweb-test-cache" / "swagger-ui-dist-5"
 
@@ -49,22 +48,6 @@ def _swagger_ui() -> Path:
         # Renamed into place whole: a parallel run sees all of it or none.
         os.replace(Path(work) / "package", CACHE)
     return CACHE
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing_tool("playwright", "pip install playwright")
-    if not os.path.exists(CHROMIUM):
-        missing_tool("Debian's chromium", "apt-get install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
