@@ -30,6 +30,7 @@ from microweb.openapi._document import form_body
 from microweb.openapi._schema import Registry
 from microweb.params import Depends, Header, Marker, Query
 from microweb.routing import Mount, Route
+from microweb.testclient import TestClient
 from microweb.websockets import WebSocket
 
 
@@ -239,6 +240,28 @@ def test_error_statuses_where_they_can_occur() -> None:
         "$ref": "#/components/schemas/ValidationError"
     }
     assert schemas["ValidationError"]["required"] == ["loc", "msg", "type"]
+
+
+def test_404_documented_where_a_path_value_may_not_match() -> None:
+    # schemathesis found it: GET /items/-1 is a 404 (the int convertor takes
+    # digits only), which the document did not list.
+    app = App()
+
+    @app.get("/items/{item_id:int}")
+    async def item(item_id: int) -> None: ...
+
+    @app.get("/users/{name}")
+    async def user(name: str) -> None: ...
+
+    @app.get("/static")
+    async def static() -> None: ...
+
+    paths = app.openapi()["paths"]
+    assert set(paths["/items/{item_id}"]["get"]["responses"]) == {"200", "404"}
+    assert set(paths["/users/{name}"]["get"]["responses"]) == {"200", "404"}
+    assert set(paths["/static"]["get"]["responses"]) == {"200"}
+    with TestClient(app) as client:
+        assert client.get("/items/-1").status_code == 404
 
 
 def test_route_responses_are_merged_in() -> None:
