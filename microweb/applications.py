@@ -41,7 +41,13 @@ from microweb.concurrency import run_in_threadpool
 from microweb.datastructures import State
 from microweb.exceptions import HTTPException, WebSocketException
 from microweb.requests import ClientDisconnect, Request
-from microweb.responses import BODYLESS_STATUSES, JSONResponse, PlainTextResponse, Response
+from microweb.responses import (
+    BODYLESS_STATUSES,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from microweb.routing import RouteDecorators, Router
 from microweb.types import ASGIApp, Message, Receive, Scope, Send
 from microweb.websockets import DENIAL_EXTENSION, WebSocket, WebSocketDisconnect, WebSocketState
@@ -80,6 +86,13 @@ class App(RouteDecorators):
     ``max_body_size`` bounds the request bodies read into memory (413 past it);
     ``dependencies`` (``[Depends(check)]``) run before every handler, values unused.
 
+    OpenAPI (SPEC "OpenAPI"): ``title``, ``version`` and ``description`` head
+    the document ``openapi()`` builds; it is served at ``openapi_url`` and a
+    Swagger UI page at ``docs_url`` (``None`` turns either off; without the
+    document there is no page), which loads Swagger UI from ``docs_js_url``
+    and ``docs_css_url`` (``None``: jsDelivr's ``swagger-ui-dist@5``). The two
+    answer only where no route or mount of the app does.
+
     On ``lifespan.shutdown`` the App sets ``shutdown_event``, waits up to
     ``shutdown_grace_period`` seconds for open streams to end on their own,
     then stops and closes those still open (see ``shutdown_event``).
@@ -101,8 +114,21 @@ class App(RouteDecorators):
         max_body_size: int | None = None,
         request_memory_budget: int | None = DEFAULT_BUDGET,
         dependencies: Sequence[Any] | None = None,
+        title: str = "microweb",
+        version: str = "0.1.0",
+        description: str | None = None,
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
+        docs_js_url: str | None = None,
+        docs_css_url: str | None = None,
     ) -> None:
         _check_limit("max_body_size", max_body_size)
+        for option, text in (("title", title), ("version", version)):
+            if not isinstance(text, str):
+                raise TypeError(f"{option} must be a str, got {text!r}")
+        for option, url in (("openapi_url", openapi_url), ("docs_url", docs_url)):
+            if url is not None and not (isinstance(url, str) and url.startswith("/")):
+                raise ValueError(f"{option} must be a path starting with '/' or None, got {url!r}")
         _check_limit("request_memory_budget", request_memory_budget)
         self.router = Router(
             default_response_class=default_response_class,
@@ -128,6 +154,20 @@ class App(RouteDecorators):
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
         self._stack: ASGIApp | None = None
+        self.title = title
+        self.version = version
+        self.description = description
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url if openapi_url is not None else None
+        self.docs_js_url = docs_js_url
+        self.docs_css_url = docs_css_url
+        self._openapi: dict[str, Any] | None = None
+        # perf: served from the router's not-found path, so no request of
+        # another route pays for them, and a user's route or mount there wins.
+        if openapi_url is not None:
+            self.router.fallback[openapi_url] = self._serve_openapi
+        if self.docs_url is not None:
+            self.router.fallback[self.docs_url] = self._serve_docs
 
     @property
     def dependency_overrides(self) -> dict[Callable[..., Any], Callable[..., Any]]:
@@ -220,6 +260,47 @@ class App(RouteDecorators):
         unconvertible parameter.
         """
         return self.router.url_path_for(name, **params)
+
+    # --- OpenAPI ----------------------------------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The app's OpenAPI 3.1 document (a dict), built on the first call and kept.
+
+        Routes added after the first call are not in it. Raises ``ValueError``
+        when two operations would share an ``operationId`` (route names).
+        """
+        if self._openapi is None:
+            # Imported here: ``import microweb`` never loads the openapi package.
+            from microweb.openapi import get_openapi
+
+            self._openapi = get_openapi(
+                title=self.title,
+                version=self.version,
+                description=self.description,
+                routes=[*self.router.routes, *self.router.mounts],
+            )
+        return self._openapi
+
+    async def _serve_openapi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _only_get(scope)
+        document = self.openapi()
+        root_path = scope.get("root_path", "")
+        if root_path and "servers" not in document:
+            # Behind a proxy or under a mount: "Try it out" must call the full path.
+            document = {**document, "servers": [{"url": root_path}]}
+        await JSONResponse(document)(scope, receive, send)
+
+    async def _serve_docs(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from microweb.openapi import SWAGGER_CSS_URL, SWAGGER_JS_URL, swagger_ui_html
+
+        _only_get(scope)
+        page = swagger_ui_html(
+            openapi_url=scope.get("root_path", "") + str(self.openapi_url),
+            title=f"{self.title} - Swagger UI",
+            js_url=self.docs_js_url or SWAGGER_JS_URL,
+            css_url=self.docs_css_url or SWAGGER_CSS_URL,
+        )
+        await HTMLResponse(page)(scope, receive, send)
 
     # --- errors -----------------------------------------------------------------
 
@@ -468,6 +549,12 @@ class App(RouteDecorators):
             )
             return
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def _only_get(scope: Scope) -> None:
+    """The document and the docs page answer GET and HEAD; anything else is a 405."""
+    if scope["method"] not in ("GET", "HEAD"):
+        raise HTTPException(405, headers={"allow": "GET, HEAD"})
 
 
 def _check_limit(name: str, value: Any) -> None:

@@ -402,6 +402,9 @@ class Router(RouteDecorators):
         self._matcher: Matcher[_MethodTable] = Matcher()
         self._mounts: list[MountEntry] = []  # longest prefix first
         self._hosts: list[HostEntry] = []  # in the order added
+        #: ``{path: app}``: answers for an exact path that no route or mount
+        #: took (the App's OpenAPI document and docs page): never shadows one.
+        self.fallback: dict[str, ASGIApp] = {}
         self._by_name: dict[str, BaseRoute] = {}
         for route in routes or ():
             if not isinstance(route, BaseRoute):
@@ -482,6 +485,11 @@ class Router(RouteDecorators):
             hosted._file(route, response_class)
         return hosted
 
+    @property
+    def mounts(self) -> list[MountEntry]:
+        """The mounts this router tries when no path matched, longest prefix first."""
+        return list(self._mounts)
+
     def url_path_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` with ``params`` filled in.
 
@@ -559,6 +567,10 @@ class Router(RouteDecorators):
                 return
         if scope["type"] == "websocket":
             await WebSocketClose()(scope, receive, send)  # the server answers 403
+            return
+        fallback = self.fallback.get(path)
+        if fallback is not None:
+            await fallback(scope, receive, send)
             return
         if self.redirect_slashes and path != "/":
             other = path[:-1] if path.endswith("/") else path + "/"

@@ -94,6 +94,8 @@ PUBLIC = {
         "OAuth2PasswordBearer",
     },
     "microweb.templating": {"Jinja2Templates"},
+    "microweb.openapi": {"SWAGGER_CSS_URL", "SWAGGER_JS_URL", "get_openapi", "swagger_ui_html"},
+    "microweb.openapi.docs": {"SWAGGER_CSS_URL", "SWAGGER_JS_URL", "swagger_ui_html"},
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
 }

@@ -63,6 +63,7 @@ EXAMPLES = [
     "rooms",
     "testing",
     "middleware",
+    "autodocs",
 ]
 
 # --- curl, in-process -------------------------------------------------------
