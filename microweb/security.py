@@ -40,11 +40,12 @@ unless given) and ``scheme``, its OpenAPI 3.1 Security Scheme Object.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 from microweb._http.auth import challenge, parse_basic, split_authorization
 from microweb._http.fields import TOKEN
 from microweb.exceptions import HTTPException
+from microweb.params import Form
 from microweb.requests import Request
 
 __all__ = [
@@ -57,6 +58,8 @@ __all__ = [
     "HTTPBearer",
     "HTTPDigest",
     "OAuth2PasswordBearer",
+    "OAuth2PasswordRequestForm",
+    "OAuth2PasswordRequestFormStrict",
 ]
 
 
@@ -277,6 +280,81 @@ class OAuth2PasswordBearer(_Scheme):
             self._missing()
             return None
         return token
+
+
+# --- the OAuth2 password form ---------------------------------------------------------
+
+
+class OAuth2PasswordRequestForm:
+    """The form a client posts to get a token in OAuth2's password flow (RFC 6749 §4.3.2).
+
+    A class dependency: ``form: Annotated[OAuth2PasswordRequestForm, Depends()]``
+    is not supported, write ``Depends(OAuth2PasswordRequestForm)``. Its fields
+    are read from the urlencoded form and documented as the operation's
+    request body::
+
+        @app.post("/token")
+        async def login(
+            form: Annotated[OAuth2PasswordRequestForm, Depends(OAuth2PasswordRequestForm)],
+        ) -> dict[str, str]:
+            user = authenticate(form.username, form.password)
+            ...
+
+    ``username`` and ``password`` are required (422 without them);
+    ``grant_type`` may be left out, but when sent must be ``password``;
+    ``scope`` is split on spaces into ``scopes`` (RFC 6749 §3.3);
+    ``client_id`` and ``client_secret`` are None when not sent (RFC 6749
+    §2.3.1 prefers them in a Basic ``authorization`` header: read that with
+    ``HTTPBasic``). The password and the client secret are left out of the
+    repr. Use ``OAuth2PasswordRequestFormStrict`` to require ``grant_type``,
+    as the RFC does.
+    """
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+    ) -> None:
+        self.grant_type = grant_type
+        self.username = username
+        self.password = password
+        self.scopes = scope.split()
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(grant_type={self.grant_type!r}, username={self.username!r}, "
+            f"scopes={self.scopes!r}, client_id={self.client_id!r})"
+        )
+
+
+class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
+    """``OAuth2PasswordRequestForm`` with ``grant_type=password`` required (RFC 6749 §4.3.2)."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str, Form(pattern="^password$")],
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 # --- API keys -------------------------------------------------------------------------

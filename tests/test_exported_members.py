@@ -92,6 +92,8 @@ PUBLIC = {
         "HTTPBearer",
         "HTTPDigest",
         "OAuth2PasswordBearer",
+        "OAuth2PasswordRequestForm",
+        "OAuth2PasswordRequestFormStrict",
     },
     "microweb.templating": {"Jinja2Templates"},
     "microweb.openapi": {"SWAGGER_CSS_URL", "SWAGGER_JS_URL", "get_openapi", "swagger_ui_html"},

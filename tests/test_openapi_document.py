@@ -450,3 +450,24 @@ def test_form_and_file_parameters_document_their_form() -> None:
     ref = login_body["application/x-www-form-urlencoded"]["schema"]["$ref"]
     component = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert set(component["properties"]) == {"username", "password"}
+
+
+def test_a_form_field_with_a_parameter_default_is_optional() -> None:
+    # Regression: ``Annotated[str, Form()] = ""`` (the default on the parameter,
+    # not in the marker) and ``UploadFile | None = None`` were listed as required.
+    app = App()
+
+    @app.post("/upload")
+    def upload(
+        name: Annotated[str, Form()],
+        note: Annotated[str, Form()] = "",
+        extra: Annotated[str | None, Form()] = None,
+        avatar: UploadFile | None = None,
+    ) -> None:
+        return None
+
+    body = app.openapi()["paths"]["/upload"]["post"]["requestBody"]
+    schema = body["content"]["multipart/form-data"]["schema"]
+    assert schema["required"] == ["name"]
+    assert schema["properties"]["note"]["default"] == ""
+    assert "default" not in schema["properties"]["extra"]

@@ -56,7 +56,7 @@ from microweb.openapi._schema import (
     json_value,
     title,
 )
-from microweb.params import BodyMarker, Marker
+from microweb.params import REQUIRED, BodyMarker, Marker
 from microweb.responses import JSONResponse, Response
 from microweb.routing import Router
 
@@ -138,6 +138,7 @@ class _Info(NamedTuple):
 
     annotation: Any
     marker: Marker | None
+    default: Any = REQUIRED  # the parameter's default, or the marker's
 
 
 def _signature(fn: Callable[..., Any]) -> dict[str, _Info]:
@@ -156,7 +157,10 @@ def _signature(fn: Callable[..., Any]) -> dict[str, _Info]:
                 if isinstance(meta, Marker):
                     marker = meta
             annotation = typing.get_args(annotation)[0]
-        found[name] = _Info(annotation, marker)
+        default = parameter.default  # ``x: Annotated[str, Form()] = ""``
+        if default is inspect.Parameter.empty or isinstance(default, Marker):
+            default = REQUIRED if marker is None else marker.default
+        found[name] = _Info(annotation, marker, default)
     return found
 
 
@@ -435,8 +439,8 @@ class _Builder:
                     (info.marker.alias if info.marker and info.marker.alias else name),
                     info.annotation,
                     info.marker,
-                    info.marker is None or info.marker.required,
-                    None if info.marker is None else info.marker.default,
+                    info.default is REQUIRED,
+                    None if info.default is REQUIRED else info.default,
                 )
                 for name, info in signature.items()
                 # An UploadFile without a marker is a file too (FastAPI's rule).
