@@ -338,6 +338,36 @@ def test_security_dependencies_anywhere_in_the_tree() -> None:
     assert [p["name"] for p in paths["/me"]["get"]["parameters"]] == ["verbose"]
 
 
+def test_an_operation_with_a_security_dependency_documents_its_401() -> None:
+    # Regression (schemathesis, "undocumented status"): a secured operation answers
+    # 401 to missing or refused credentials, and the document did not say so.
+    app = App()
+
+    @app.get("/me")
+    async def me(user: Annotated[str, Depends(current_user)]) -> str:
+        return user
+
+    @app.get("/admin", dependencies=[Depends(bearer)])
+    async def admin() -> None: ...
+
+    @app.get("/open")
+    async def open_() -> None: ...
+
+    @app.get("/own", dependencies=[Depends(bearer)], responses={401: {"description": "Mine"}})
+    async def own() -> None: ...
+
+    paths = app.openapi()["paths"]
+    for path in ("/me", "/admin"):
+        unauthorized = paths[path]["get"]["responses"]["401"]
+        assert unauthorized["content"]["application/json"]["schema"] == {
+            "type": "object",
+            "properties": {"detail": {"type": "string"}},
+        }
+        assert unauthorized["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
+    assert "401" not in paths["/open"]["get"]["responses"]
+    assert paths["/own"]["get"]["responses"]["401"]["description"] == "Mine"
+
+
 def test_app_level_dependencies_parameters_are_listed() -> None:
     async def paging(limit: Annotated[int, Query(le=100)] = 10) -> int:
         return limit

@@ -24,7 +24,8 @@ An operation is made of what the route holds:
   the class's media type and, for JSON, the schema of ``response_model`` or
   the return annotation; 422 where a value is validated, 400 and 413 where
   microweb reads the query string or the body, 404 where a path value may not
-  match its convertor; then the route's ``responses=``.
+  match its convertor, 401 where a security dependency reads credentials;
+  then the route's ``responses=``.
 
 A dependency (anywhere in the tree) whose callable has ``scheme_name`` (str)
 and ``scheme`` (an OpenAPI Security Scheme Object) adds that scheme to
@@ -515,6 +516,16 @@ class _Builder:
         reads_query = any(binding.query for binding, _ in tree.bindings)
         if reads_query or has_body:
             responses["400"] = _error("Bad Request (a malformed query string or body)")
+        if tree.schemes:
+            # Missing or malformed credentials: every microweb.security scheme answers 401
+            # (and an app's check on top of one answers 401 for credentials it refuses).
+            responses["401"] = _error("Unauthorized (missing or refused credentials)")
+            responses["401"]["headers"] = {
+                "WWW-Authenticate": {
+                    "description": "The scheme the client must authenticate with",
+                    "schema": {"type": "string"},
+                }
+            }
         if route.compiled.params:
             # The router answers a path whose value its convertor refuses (-1 for {id:int}).
             responses["404"] = _error("Not Found (a path value the route does not match)")
