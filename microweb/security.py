@@ -40,12 +40,13 @@ unless given) and ``scheme``, its OpenAPI 3.1 Security Scheme Object.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from microweb._http.auth import challenge, parse_basic, split_authorization
 from microweb._http.fields import TOKEN
 from microweb.exceptions import HTTPException
-from microweb.params import Form
+from microweb.params import DependsMarker, Form
 from microweb.requests import Request
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "OAuth2PasswordBearer",
     "OAuth2PasswordRequestForm",
     "OAuth2PasswordRequestFormStrict",
+    "Security",
 ]
 
 
@@ -280,6 +282,52 @@ class OAuth2PasswordBearer(_Scheme):
             self._missing()
             return None
         return token
+
+
+# --- Security(): Depends with OAuth2 scopes ---------------------------------------------
+
+
+class SecurityMarker(DependsMarker):
+    """``Depends`` that also names the OAuth2 scopes the operation requires."""
+
+    __slots__ = ("scopes",)
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any],
+        *,
+        scopes: Sequence[str] | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        super().__init__(dependency, use_cache=use_cache)
+        if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes or ()):
+            raise TypeError(f"scopes must be a list of str, got {scopes!r}")
+        self.scopes: tuple[str, ...] = tuple(scopes or ())
+
+    def __repr__(self) -> str:
+        shown = super().__repr__().removeprefix("Depends(").removesuffix(")")
+        return f"Security({shown}, scopes={list(self.scopes)!r})"
+
+
+def Security(
+    dependency: Callable[..., Any],
+    *,
+    scopes: Sequence[str] | None = None,
+    use_cache: bool = True,
+) -> Any:
+    """``Depends(dependency)`` that writes ``scopes`` into the operation's OpenAPI ``security``.
+
+    The scopes of every ``Security`` between the handler and an OAuth2
+    scheme are the scopes the operation requires of that scheme::
+
+        @app.get("/items")
+        async def items(user: Annotated[User, Security(current_user, scopes=["items"])]): ...
+
+    They only document the requirement: checking that a token carries them
+    is the app's own dependency (FastAPI's ``SecurityScopes``, which hands a
+    dependency the scopes required of it, is not in microweb).
+    """
+    return SecurityMarker(dependency, scopes=scopes, use_cache=use_cache)
 
 
 # --- the OAuth2 password form ---------------------------------------------------------

@@ -94,6 +94,7 @@ PUBLIC = {
         "OAuth2PasswordBearer",
         "OAuth2PasswordRequestForm",
         "OAuth2PasswordRequestFormStrict",
+        "Security",
     },
     "microweb.templating": {"Jinja2Templates"},
     "microweb.openapi": {"SWAGGER_CSS_URL", "SWAGGER_JS_URL", "get_openapi", "swagger_ui_html"},

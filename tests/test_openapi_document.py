@@ -30,6 +30,7 @@ from microweb.openapi._document import form_body
 from microweb.openapi._schema import Registry
 from microweb.params import Depends, File, Form, Header, Marker, Query
 from microweb.routing import Mount, Route
+from microweb.security import OAuth2PasswordBearer, Security
 from microweb.testclient import TestClient
 from microweb.websockets import WebSocket
 
@@ -366,6 +367,45 @@ def test_an_operation_with_a_security_dependency_documents_its_401() -> None:
         assert unauthorized["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
     assert "401" not in paths["/open"]["get"]["responses"]
     assert paths["/own"]["get"]["responses"]["401"]["description"] == "Mine"
+
+
+oauth2 = OAuth2PasswordBearer("token", scopes={"me": "Me", "items": "Items"})
+
+
+async def user(token: Annotated[str, Security(oauth2, scopes=["me"])]) -> str:
+    return token
+
+
+async def item_reader(name: Annotated[str, Security(user, scopes=["items"])]) -> str:
+    return name
+
+
+def test_security_scopes_gather_on_the_way_to_the_scheme() -> None:
+    app = App()
+
+    @app.get("/me")
+    async def me(name: Annotated[str, Depends(user)]) -> str:
+        return name
+
+    @app.get("/items")
+    async def items(
+        name: Annotated[str, Security(item_reader, scopes=["items"])],
+        again: Annotated[str, Depends(user)],
+    ) -> str:
+        return name
+
+    @app.get("/checked", dependencies=[Security(user, scopes=["admin"])])
+    async def checked() -> None: ...
+
+    @app.get("/plain")
+    async def plain(token: Annotated[str, Depends(oauth2)]) -> str:
+        return token
+
+    paths = app.openapi()["paths"]
+    assert paths["/me"]["get"]["security"] == [{"OAuth2PasswordBearer": ["me"]}]
+    assert paths["/items"]["get"]["security"] == [{"OAuth2PasswordBearer": ["items", "me"]}]
+    assert paths["/checked"]["get"]["security"] == [{"OAuth2PasswordBearer": ["admin", "me"]}]
+    assert paths["/plain"]["get"]["security"] == [{"OAuth2PasswordBearer": []}]
 
 
 def test_app_level_dependencies_parameters_are_listed() -> None:

@@ -27,6 +27,7 @@ from microweb.security import (
     OAuth2PasswordBearer,
     OAuth2PasswordRequestForm,
     OAuth2PasswordRequestFormStrict,
+    Security,
 )
 from microweb.testclient import TestClient
 
@@ -532,3 +533,32 @@ def test_password_form_is_documented_as_a_form_body() -> None:
     strict = document["paths"]["/strict"]["post"]["requestBody"]
     strict_schema = strict["content"]["application/x-www-form-urlencoded"]["schema"]
     assert strict_schema["required"] == ["grant_type", "username", "password"]
+
+
+# --- Security -------------------------------------------------------------------------------
+
+
+def test_security_is_depends_with_scopes() -> None:
+    oauth2 = OAuth2PasswordBearer("token", scopes={"me": "Read me"})
+    app = App()
+
+    @app.get("/")
+    async def read(token: Annotated[str, Security(oauth2, scopes=["me"])]) -> str:
+        return token
+
+    client = TestClient(app)
+    assert client.get("/", headers={"authorization": "Bearer abc"}).json() == "abc"
+    assert_401(client.get("/"), "Bearer")
+    marker = Security(oauth2, scopes=["me", "items"], use_cache=False)
+    assert marker.scopes == ("me", "items")
+    assert marker.use_cache is False
+    assert repr(marker) == (
+        "Security(OAuth2PasswordBearer(scheme_name='OAuth2PasswordBearer'), use_cache=False, "
+        "scopes=['me', 'items'])"
+    )
+
+
+@pytest.mark.parametrize("scopes", ["me", ["me", 1]])
+def test_security_scopes_must_be_strings(scopes: Any) -> None:
+    with pytest.raises(TypeError, match="scopes must be a list of str"):
+        Security(HTTPBearer(), scopes=scopes)

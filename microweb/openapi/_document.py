@@ -30,7 +30,9 @@ An operation is made of what the route holds:
 A dependency (anywhere in the tree) whose callable has ``scheme_name`` (str)
 and ``scheme`` (an OpenAPI Security Scheme Object) adds that scheme to
 ``components/securitySchemes`` and a requirement to the operation's
-``security``; its own parameters are the scheme's business and not listed.
+``security``, with the scopes of the ``Security(..., scopes=...)`` markers
+on the way to it; its own parameters are the scheme's business and not
+listed.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from microweb.openapi._schema import (
     json_value,
     title,
 )
-from microweb.params import REQUIRED, BodyMarker, Marker
+from microweb.params import REQUIRED, BodyMarker, DependsMarker, Marker
 from microweb.responses import JSONResponse, Response
 from microweb.routing import Router
 
@@ -140,6 +142,7 @@ class _Info(NamedTuple):
     annotation: Any
     marker: Marker | None
     default: Any = REQUIRED  # the parameter's default, or the marker's
+    depends: DependsMarker | None = None
 
 
 def _signature(fn: Callable[..., Any]) -> dict[str, _Info]:
@@ -153,15 +156,18 @@ def _signature(fn: Callable[..., Any]) -> dict[str, _Info]:
     for name, parameter in parameters.items():
         annotation = hints.get(name, inspect.Parameter.empty)
         marker = parameter.default if isinstance(parameter.default, Marker) else None
+        depends = parameter.default if isinstance(parameter.default, DependsMarker) else None
         if typing.get_origin(annotation) is typing.Annotated:
             for meta in annotation.__metadata__:
                 if isinstance(meta, Marker):
                     marker = meta
+                elif isinstance(meta, DependsMarker):
+                    depends = meta
             annotation = typing.get_args(annotation)[0]
         default = parameter.default  # ``x: Annotated[str, Form()] = ""``
-        if default is inspect.Parameter.empty or isinstance(default, Marker):
+        if default is inspect.Parameter.empty or isinstance(default, (Marker, DependsMarker)):
             default = REQUIRED if marker is None else marker.default
-        found[name] = _Info(annotation, marker, default)
+        found[name] = _Info(annotation, marker, default, depends)
     return found
 
 
@@ -199,28 +205,52 @@ def _is_file(annotation: Any) -> bool:
 
 
 class _Tree(NamedTuple):
-    """What a route's binding tree holds: each binding with its signature, and the schemes."""
+    """What a route's binding tree holds: each binding with its signature, and the schemes.
+
+    ``schemes`` maps a scheme's name to its Security Scheme Object and the
+    OAuth2 scopes the ``Security(..., scopes=...)`` markers on the way to it
+    require (in the order met, each once).
+    """
 
     bindings: list[tuple[Binding, dict[str, _Info]]]
-    schemes: list[tuple[str, dict[str, Any]]]
+    schemes: dict[str, tuple[dict[str, Any], list[str]]]
+
+
+def _scopes(marker: object) -> tuple[str, ...]:
+    """The scopes of a ``microweb.security.Security`` marker; () for a plain ``Depends``."""
+    scopes = getattr(marker, "scopes", ())
+    return tuple(scope for scope in scopes if isinstance(scope, str))
 
 
 def _walk(route: Route) -> _Tree:
-    tree = _Tree([], [])
-    seen: set[Any] = set()
+    tree = _Tree([], {})
+    seen: set[tuple[Any, tuple[str, ...]]] = set()  # (dependency, scopes) visited
+    bound: set[Any] = set()  # dependencies whose binding is listed
+    checks = {marker.dependency: marker for marker in route.dependencies}
 
-    def visit(fn: Callable[..., Any], binding: Binding) -> None:
-        tree.bindings.append((binding, _signature(fn)))
-        for _, dependency in binding.dependencies:
+    def visit(binding: Binding, signature: dict[str, _Info], scopes: tuple[str, ...]) -> None:
+        for name, dependency in binding.dependencies:
+            if name is None:  # a route's or router's ``dependencies=[...]``
+                marker = checks.get(dependency.call)
+            else:
+                info = signature.get(name)
+                marker = None if info is None else info.depends
+            needed = scopes + _scopes(marker)
             scheme = _security(dependency.call)
             if scheme is not None:
-                if scheme not in tree.schemes:
-                    tree.schemes.append(scheme)
-            elif dependency.call not in seen:
-                seen.add(dependency.call)
-                visit(dependency.call, dependency.binding)
+                known = tree.schemes.setdefault(scheme[0], (scheme[1], []))[1]
+                known += [scope for scope in dict.fromkeys(needed) if scope not in known]
+            elif (dependency.call, needed) not in seen:
+                seen.add((dependency.call, needed))
+                inner = _signature(dependency.call)
+                if dependency.call not in bound:
+                    bound.add(dependency.call)
+                    tree.bindings.append((dependency.binding, inner))
+                visit(dependency.binding, inner, needed)
 
-    visit(route.endpoint, route.binding)
+    signature = _signature(route.endpoint)
+    tree.bindings.append((route.binding, signature))
+    visit(route.binding, signature, ())
     return tree
 
 
@@ -388,9 +418,11 @@ class _Builder:
         if route.deprecated:
             operation["deprecated"] = True
         if tree.schemes:
-            for name, scheme in tree.schemes:
+            for name, (scheme, _) in tree.schemes.items():
                 self.security_schemes[name] = scheme
-            operation["security"] = [{name: []} for name, _ in tree.schemes]
+            operation["security"] = [
+                {name: list(scopes)} for name, (_, scopes) in tree.schemes.items()
+            ]
         return operation
 
     def _parameters(self, route: Route, tree: _Tree) -> list[dict[str, Any]]:
