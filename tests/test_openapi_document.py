@@ -348,24 +348,25 @@ def test_an_operation_with_a_security_dependency_documents_its_401() -> None:
     async def me(user: Annotated[str, Depends(current_user)]) -> str:
         return user
 
-    @app.get("/admin", dependencies=[Depends(bearer)])
+    @app.post("/admin", dependencies=[Depends(bearer)])
     async def admin() -> None: ...
 
-    @app.get("/open")
-    async def open_() -> None: ...
+    @app.get("/users/{name}")
+    async def public(name: str) -> str:
+        return name
 
     @app.get("/own", dependencies=[Depends(bearer)], responses={401: {"description": "Mine"}})
     async def own() -> None: ...
 
     paths = app.openapi()["paths"]
-    for path in ("/me", "/admin"):
-        unauthorized = paths[path]["get"]["responses"]["401"]
+    for path, method in (("/me", "get"), ("/admin", "post")):
+        unauthorized = paths[path][method]["responses"]["401"]
         assert unauthorized["content"]["application/json"]["schema"] == {
             "type": "object",
             "properties": {"detail": {"type": "string"}},
         }
         assert unauthorized["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
-    assert "401" not in paths["/open"]["get"]["responses"]
+    assert "401" not in paths["/users/{name}"]["get"]["responses"]
     assert paths["/own"]["get"]["responses"]["401"]["description"] == "Mine"
 
 
