@@ -542,3 +542,23 @@ def test_a_form_field_with_a_parameter_default_is_optional() -> None:
     assert schema["required"] == ["name"]
     assert schema["properties"]["note"]["default"] == ""
     assert "default" not in schema["properties"]["extra"]
+
+
+def test_a_file_field_keeps_its_title_and_description() -> None:
+    # Regression: File(title=..., description=...) was dropped from the file's schema.
+    app = App()
+
+    @app.post("/upload")
+    def upload(
+        document: Annotated[UploadFile, File(title="Scan", description="A PDF")],
+    ) -> None:
+        return None
+
+    body = app.openapi()["paths"]["/upload"]["post"]["requestBody"]
+    schema = body["content"]["multipart/form-data"]["schema"]["properties"]["document"]
+    assert schema == {
+        "type": "string",
+        "format": "binary",
+        "title": "Scan",
+        "description": "A PDF",
+    }

@@ -279,7 +279,9 @@ def form_body(
             multipart = True
             many = typing.get_origin(unwrap_optional(annotation)[0]) is list
             schema = {"type": "array", "items": dict(_FILE_SCHEMA)} if many else dict(_FILE_SCHEMA)
-            schema["title"] = title(key)
+            schema["title"] = marker.title if marker and marker.title else title(key)
+            if marker is not None and marker.description:
+                schema["description"] = marker.description
         else:
             schema = _value_schema(registry, annotation, marker, key)
         if is_required:
