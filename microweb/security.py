@@ -34,7 +34,10 @@ with ``secrets.compare_digest``, which takes the same time wherever the
 first difference is.
 
 For the OpenAPI document every object has ``scheme_name`` (the class name
-unless given) and ``scheme``, its OpenAPI 3.1 Security Scheme Object.
+unless given) and ``scheme``, its OpenAPI 3.1 Security Scheme Object;
+``Security(dependency, scopes=[...])`` is ``Depends`` that adds OAuth2 scopes
+to the operation's requirement. ``OAuth2PasswordRequestForm`` is the other
+side of the password flow: the login form a token route reads.
 """
 
 from __future__ import annotations
@@ -336,10 +339,9 @@ def Security(
 class OAuth2PasswordRequestForm:
     """The form a client posts to get a token in OAuth2's password flow (RFC 6749 §4.3.2).
 
-    A class dependency: ``form: Annotated[OAuth2PasswordRequestForm, Depends()]``
-    is not supported, write ``Depends(OAuth2PasswordRequestForm)``. Its fields
-    are read from the urlencoded form and documented as the operation's
-    request body::
+    A class dependency, named in full: ``Depends(OAuth2PasswordRequestForm)``
+    (FastAPI's bare ``Depends()`` is not supported). Its fields are read from
+    the urlencoded form and documented as the operation's request body::
 
         @app.post("/token")
         async def login(
