@@ -34,17 +34,22 @@ with ``secrets.compare_digest``, which takes the same time wherever the
 first difference is.
 
 For the OpenAPI document every object has ``scheme_name`` (the class name
-unless given) and ``scheme``, its OpenAPI 3.1 Security Scheme Object.
+unless given) and ``scheme``, its OpenAPI 3.1 Security Scheme Object;
+``Security(dependency, scopes=[...])`` is ``Depends`` that adds OAuth2 scopes
+to the operation's requirement. ``OAuth2PasswordRequestForm`` is the other
+side of the password flow: the login form a token route reads.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 from microweb._http.auth import challenge, parse_basic, split_authorization
 from microweb._http.fields import TOKEN
 from microweb.exceptions import HTTPException
+from microweb.params import DependsMarker, Form
 from microweb.requests import Request
 
 __all__ = [
@@ -57,6 +62,9 @@ __all__ = [
     "HTTPBearer",
     "HTTPDigest",
     "OAuth2PasswordBearer",
+    "OAuth2PasswordRequestForm",
+    "OAuth2PasswordRequestFormStrict",
+    "Security",
 ]
 
 
@@ -277,6 +285,126 @@ class OAuth2PasswordBearer(_Scheme):
             self._missing()
             return None
         return token
+
+
+# --- Security(): Depends with OAuth2 scopes ---------------------------------------------
+
+
+class SecurityMarker(DependsMarker):
+    """``Depends`` that also names the OAuth2 scopes the operation requires."""
+
+    __slots__ = ("scopes",)
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any],
+        *,
+        scopes: Sequence[str] | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        super().__init__(dependency, use_cache=use_cache)
+        if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes or ()):
+            raise TypeError(f"scopes must be a list of str, got {scopes!r}")
+        self.scopes: tuple[str, ...] = tuple(scopes or ())
+
+    def __repr__(self) -> str:
+        shown = super().__repr__().removeprefix("Depends(").removesuffix(")")
+        return f"Security({shown}, scopes={list(self.scopes)!r})"
+
+
+def Security(
+    dependency: Callable[..., Any],
+    *,
+    scopes: Sequence[str] | None = None,
+    use_cache: bool = True,
+) -> Any:
+    """``Depends(dependency)`` that writes ``scopes`` into the operation's OpenAPI ``security``.
+
+    The scopes of every ``Security`` between the handler and an OAuth2
+    scheme are the scopes the operation requires of that scheme::
+
+        @app.get("/items")
+        async def items(user: Annotated[User, Security(current_user, scopes=["items"])]): ...
+
+    They only document the requirement: checking that a token carries them
+    is the app's own dependency (FastAPI's ``SecurityScopes``, which hands a
+    dependency the scopes required of it, is not in microweb).
+    """
+    return SecurityMarker(dependency, scopes=scopes, use_cache=use_cache)
+
+
+# --- the OAuth2 password form ---------------------------------------------------------
+
+
+class OAuth2PasswordRequestForm:
+    """The form a client posts to get a token in OAuth2's password flow (RFC 6749 §4.3.2).
+
+    A class dependency, named in full: ``Depends(OAuth2PasswordRequestForm)``
+    (FastAPI's bare ``Depends()`` is not supported). Its fields are read from
+    the urlencoded form and documented as the operation's request body::
+
+        @app.post("/token")
+        async def login(
+            form: Annotated[OAuth2PasswordRequestForm, Depends(OAuth2PasswordRequestForm)],
+        ) -> dict[str, str]:
+            user = authenticate(form.username, form.password)
+            ...
+
+    ``username`` and ``password`` are required (422 without them);
+    ``grant_type`` may be left out, but when sent must be ``password``;
+    ``scope`` is split on spaces into ``scopes`` (RFC 6749 §3.3);
+    ``client_id`` and ``client_secret`` are None when not sent (RFC 6749
+    §2.3.1 prefers them in a Basic ``authorization`` header: read that with
+    ``HTTPBasic``). The password and the client secret are left out of the
+    repr. Use ``OAuth2PasswordRequestFormStrict`` to require ``grant_type``,
+    as the RFC does.
+    """
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+    ) -> None:
+        self.grant_type = grant_type
+        self.username = username
+        self.password = password
+        self.scopes = scope.split()
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(grant_type={self.grant_type!r}, username={self.username!r}, "
+            f"scopes={self.scopes!r}, client_id={self.client_id!r})"
+        )
+
+
+class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
+    """``OAuth2PasswordRequestForm`` with ``grant_type=password`` required (RFC 6749 §4.3.2)."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str, Form(pattern="^password$")],
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        scope: Annotated[str, Form()] = "",
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 # --- API keys -------------------------------------------------------------------------

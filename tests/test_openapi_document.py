@@ -30,6 +30,7 @@ from microweb.openapi._document import form_body
 from microweb.openapi._schema import Registry
 from microweb.params import Depends, File, Form, Header, Marker, Query
 from microweb.routing import Mount, Route
+from microweb.security import OAuth2PasswordBearer, Security
 from microweb.testclient import TestClient
 from microweb.websockets import WebSocket
 
@@ -338,6 +339,76 @@ def test_security_dependencies_anywhere_in_the_tree() -> None:
     assert [p["name"] for p in paths["/me"]["get"]["parameters"]] == ["verbose"]
 
 
+def test_an_operation_with_a_security_dependency_documents_its_401() -> None:
+    # Regression (schemathesis, "undocumented status"): a secured operation answers
+    # 401 to missing or refused credentials, and the document did not say so.
+    app = App()
+
+    @app.get("/me")
+    async def me(user: Annotated[str, Depends(current_user)]) -> str:
+        return user
+
+    @app.post("/admin", dependencies=[Depends(bearer)])
+    async def admin() -> None: ...
+
+    @app.get("/users/{name}")
+    async def public(name: str) -> str:
+        return name
+
+    @app.get("/own", dependencies=[Depends(bearer)], responses={401: {"description": "Mine"}})
+    async def own() -> None: ...
+
+    paths = app.openapi()["paths"]
+    for path, method in (("/me", "get"), ("/admin", "post")):
+        unauthorized = paths[path][method]["responses"]["401"]
+        assert unauthorized["content"]["application/json"]["schema"] == {
+            "type": "object",
+            "properties": {"detail": {"type": "string"}},
+        }
+        assert unauthorized["headers"]["WWW-Authenticate"]["schema"] == {"type": "string"}
+    assert "401" not in paths["/users/{name}"]["get"]["responses"]
+    assert paths["/own"]["get"]["responses"]["401"]["description"] == "Mine"
+
+
+oauth2 = OAuth2PasswordBearer("token", scopes={"me": "Me", "items": "Items"})
+
+
+async def user(token: Annotated[str, Security(oauth2, scopes=["me"])]) -> str:
+    return token
+
+
+async def item_reader(name: Annotated[str, Security(user, scopes=["items"])]) -> str:
+    return name
+
+
+def test_security_scopes_gather_on_the_way_to_the_scheme() -> None:
+    app = App()
+
+    @app.get("/me")
+    async def me(name: Annotated[str, Depends(user)]) -> str:
+        return name
+
+    @app.get("/items")
+    async def items(
+        name: Annotated[str, Security(item_reader, scopes=["items"])],
+        again: Annotated[str, Depends(user)],
+    ) -> str:
+        return name
+
+    @app.get("/checked", dependencies=[Security(user, scopes=["admin"])])
+    async def checked() -> None: ...
+
+    @app.get("/plain")
+    async def plain(token: Annotated[str, Depends(oauth2)]) -> str:
+        return token
+
+    paths = app.openapi()["paths"]
+    assert paths["/me"]["get"]["security"] == [{"OAuth2PasswordBearer": ["me"]}]
+    assert paths["/items"]["get"]["security"] == [{"OAuth2PasswordBearer": ["items", "me"]}]
+    assert paths["/checked"]["get"]["security"] == [{"OAuth2PasswordBearer": ["admin", "me"]}]
+    assert paths["/plain"]["get"]["security"] == [{"OAuth2PasswordBearer": []}]
+
+
 def test_app_level_dependencies_parameters_are_listed() -> None:
     async def paging(limit: Annotated[int, Query(le=100)] = 10) -> int:
         return limit
@@ -450,3 +521,44 @@ def test_form_and_file_parameters_document_their_form() -> None:
     ref = login_body["application/x-www-form-urlencoded"]["schema"]["$ref"]
     component = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert set(component["properties"]) == {"username", "password"}
+
+
+def test_a_form_field_with_a_parameter_default_is_optional() -> None:
+    # Regression: ``Annotated[str, Form()] = ""`` (the default on the parameter,
+    # not in the marker) and ``UploadFile | None = None`` were listed as required.
+    app = App()
+
+    @app.post("/upload")
+    def upload(
+        name: Annotated[str, Form()],
+        note: Annotated[str, Form()] = "",
+        extra: Annotated[str | None, Form()] = None,
+        avatar: UploadFile | None = None,
+    ) -> None:
+        return None
+
+    body = app.openapi()["paths"]["/upload"]["post"]["requestBody"]
+    schema = body["content"]["multipart/form-data"]["schema"]
+    assert schema["required"] == ["name"]
+    assert schema["properties"]["note"]["default"] == ""
+    assert "default" not in schema["properties"]["extra"]
+
+
+def test_a_file_field_keeps_its_title_and_description() -> None:
+    # Regression: File(title=..., description=...) was dropped from the file's schema.
+    app = App()
+
+    @app.post("/upload")
+    def upload(
+        document: Annotated[UploadFile, File(title="Scan", description="A PDF")],
+    ) -> None:
+        return None
+
+    body = app.openapi()["paths"]["/upload"]["post"]["requestBody"]
+    schema = body["content"]["multipart/form-data"]["schema"]["properties"]["document"]
+    assert schema == {
+        "type": "string",
+        "format": "binary",
+        "title": "Scan",
+        "description": "A PDF",
+    }

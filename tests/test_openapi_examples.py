@@ -56,3 +56,38 @@ def test_api_example_answers() -> None:
     assert client.get("/search", params={"q": "pen", "limit": 0}).status_code == 422
     caller = client.get("/caller", headers={"x-token": "t", "cookie": "session=s"})
     assert caller.json() == {"token": "t", "session": "s"}
+
+
+def test_api_example_secured_operations() -> None:
+    from examples.api import app
+    from microweb.testclient import TestClient
+
+    client = TestClient(app)
+    bearer = client.get("/secure/bearer", headers={"authorization": "Bearer demo-token"})
+    assert bearer.json() == {"name": "demo", "via": "bearer"}
+    assert client.get("/secure/bearer", headers={"authorization": "Bearer x"}).status_code == 401
+    assert client.get("/secure/key", headers={"x-api-key": "demo-key"}).status_code == 200
+    assert client.get("/secure/key", headers={"x-api-key": "guess"}).status_code == 401
+    assert client.get("/secure/basic", auth=("admin", "demo-password")).status_code == 200
+    refused = client.get("/secure/basic", auth=("admin", "guess"))
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Basic realm="shop"'
+    login = client.post("/token", data={"username": "ann", "password": "demo-password"})
+    token = login.json()["access_token"]
+    assert login.json()["token_type"] == "bearer"
+    me = client.get("/users/me", headers={"authorization": f"Bearer {token}"})
+    assert me.json() == {"name": "ann", "via": "oauth2"}
+    wrong = client.post("/token", data={"username": "ann", "password": "guess"})
+    assert wrong.status_code == 400
+    assert client.get("/users/me", headers={"authorization": "Bearer x"}).status_code == 401
+    uploaded = client.post(
+        "/uploads", data={"title": "Report"}, files={"document": ("r.txt", b"hello")}
+    )
+    assert uploaded.status_code == 201
+    assert uploaded.json() == {"title": "Report", "filename": "r.txt", "size": 5}
+    assert (
+        client.post(
+            "/uploads", data={"title": "null"}, files={"document": ("r.txt", b"x")}
+        ).status_code
+        == 422
+    )

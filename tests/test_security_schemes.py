@@ -25,6 +25,9 @@ from microweb.security import (
     HTTPBearer,
     HTTPDigest,
     OAuth2PasswordBearer,
+    OAuth2PasswordRequestForm,
+    OAuth2PasswordRequestFormStrict,
+    Security,
 )
 from microweb.testclient import TestClient
 
@@ -422,3 +425,140 @@ def test_bad_arguments_are_refused(make: Any, error: type[Exception], match: str
 def test_reprs_name_the_scheme() -> None:
     assert repr(HTTPBearer()) == "HTTPBearer(scheme_name='HTTPBearer')"
     assert repr(APIKeyCookie(name="s")) == "APIKeyCookie(name='s', scheme_name='APIKeyCookie')"
+
+
+# --- OAuth2PasswordRequestForm --------------------------------------------------------------
+
+
+def form_app() -> App:
+    app = App()
+
+    @app.post("/token")
+    async def token(
+        form: Annotated[OAuth2PasswordRequestForm, Depends(OAuth2PasswordRequestForm)],
+    ) -> dict[str, Any]:
+        return {
+            "grant_type": form.grant_type,
+            "username": form.username,
+            "password": form.password,
+            "scopes": form.scopes,
+            "client_id": form.client_id,
+            "client_secret": form.client_secret,
+        }
+
+    @app.post("/strict")
+    async def strict(
+        form: Annotated[OAuth2PasswordRequestFormStrict, Depends(OAuth2PasswordRequestFormStrict)],
+    ) -> str:
+        return form.grant_type or ""
+
+    return app
+
+
+def form_client() -> TestClient:
+    return TestClient(form_app())
+
+
+def test_password_form_reads_every_field() -> None:
+    sent = {
+        "grant_type": "password",
+        "username": "ann",
+        "password": "secret",
+        "scope": "me  items:read ",
+        "client_id": "app",
+        "client_secret": "shh",
+    }
+    expected = {key: value for key, value in sent.items() if key != "scope"}
+    assert form_client().post("/token", data=sent).json() == {
+        **expected,
+        "scopes": ["me", "items:read"],
+    }
+
+
+def test_password_form_defaults_and_errors() -> None:
+    client = form_client()
+    answer = client.post("/token", data={"username": "ann", "password": "pw"}).json()
+    assert answer == {
+        "grant_type": None,
+        "username": "ann",
+        "password": "pw",
+        "scopes": [],
+        "client_id": None,
+        "client_secret": None,
+    }
+    missing = client.post("/token", data={"username": "ann"})
+    assert missing.status_code == 422
+    assert [item["loc"] for item in missing.json()["detail"]] == [["body", "password"]]
+    wrong = client.post("/token", data={"username": "a", "password": "b", "grant_type": "code"})
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"][0]["loc"] == ["body", "grant_type"]
+
+
+def test_strict_password_form_requires_the_grant_type() -> None:
+    client = form_client()
+    refused = client.post("/strict", data={"username": "ann", "password": "pw"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "grant_type"]
+    sent = {"username": "ann", "password": "pw", "grant_type": "password"}
+    assert client.post("/strict", data=sent).json() == "password"
+
+
+def test_password_form_repr_hides_the_secrets() -> None:
+    form = OAuth2PasswordRequestForm(username="ann", password="pw", client_secret="shh")
+    assert "pw" not in repr(form)
+    assert "shh" not in repr(form)
+    assert repr(form) == (
+        "OAuth2PasswordRequestForm(grant_type=None, username='ann', scopes=[], client_id=None)"
+    )
+
+
+def test_password_form_is_documented_as_a_form_body() -> None:
+    document = form_app().openapi()
+    body = document["paths"]["/token"]["post"]["requestBody"]
+    schema = body["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert list(schema["properties"]) == [
+        "grant_type",
+        "username",
+        "password",
+        "scope",
+        "client_id",
+        "client_secret",
+    ]
+    assert schema["required"] == ["username", "password"]
+    assert schema["properties"]["scope"] == {"type": "string", "title": "Scope", "default": ""}
+    assert schema["properties"]["grant_type"]["anyOf"][0] == {
+        "type": "string",
+        "pattern": "^password$",
+    }
+    strict = document["paths"]["/strict"]["post"]["requestBody"]
+    strict_schema = strict["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert strict_schema["required"] == ["grant_type", "username", "password"]
+
+
+# --- Security -------------------------------------------------------------------------------
+
+
+def test_security_is_depends_with_scopes() -> None:
+    oauth2 = OAuth2PasswordBearer("token", scopes={"me": "Read me"})
+    app = App()
+
+    @app.get("/")
+    async def read(token: Annotated[str, Security(oauth2, scopes=["me"])]) -> str:
+        return token
+
+    client = TestClient(app)
+    assert client.get("/", headers={"authorization": "Bearer abc"}).json() == "abc"
+    assert_401(client.get("/"), "Bearer")
+    marker = Security(oauth2, scopes=["me", "items"], use_cache=False)
+    assert marker.scopes == ("me", "items")
+    assert marker.use_cache is False
+    assert repr(marker) == (
+        "Security(OAuth2PasswordBearer(scheme_name='OAuth2PasswordBearer'), use_cache=False, "
+        "scopes=['me', 'items'])"
+    )
+
+
+@pytest.mark.parametrize("scopes", ["me", ["me", 1]])
+def test_security_scopes_must_be_strings(scopes: Any) -> None:
+    with pytest.raises(TypeError, match="scopes must be a list of str"):
+        Security(HTTPBearer(), scopes=scopes)

@@ -24,12 +24,15 @@ An operation is made of what the route holds:
   the class's media type and, for JSON, the schema of ``response_model`` or
   the return annotation; 422 where a value is validated, 400 and 413 where
   microweb reads the query string or the body, 404 where a path value may not
-  match its convertor; then the route's ``responses=``.
+  match its convertor, 401 where a security dependency reads credentials;
+  then the route's ``responses=``.
 
 A dependency (anywhere in the tree) whose callable has ``scheme_name`` (str)
 and ``scheme`` (an OpenAPI Security Scheme Object) adds that scheme to
 ``components/securitySchemes`` and a requirement to the operation's
-``security``; its own parameters are the scheme's business and not listed.
+``security``, with the scopes of the ``Security(..., scopes=...)`` markers
+on the way to it; its own parameters are the scheme's business and not
+listed.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from microweb.openapi._schema import (
     json_value,
     title,
 )
-from microweb.params import BodyMarker, Marker
+from microweb.params import REQUIRED, BodyMarker, DependsMarker, Marker
 from microweb.responses import JSONResponse, Response
 from microweb.routing import Router
 
@@ -138,6 +141,8 @@ class _Info(NamedTuple):
 
     annotation: Any
     marker: Marker | None
+    default: Any = REQUIRED  # the parameter's default, or the marker's
+    depends: DependsMarker | None = None
 
 
 def _signature(fn: Callable[..., Any]) -> dict[str, _Info]:
@@ -151,12 +156,18 @@ def _signature(fn: Callable[..., Any]) -> dict[str, _Info]:
     for name, parameter in parameters.items():
         annotation = hints.get(name, inspect.Parameter.empty)
         marker = parameter.default if isinstance(parameter.default, Marker) else None
+        depends = parameter.default if isinstance(parameter.default, DependsMarker) else None
         if typing.get_origin(annotation) is typing.Annotated:
             for meta in annotation.__metadata__:
                 if isinstance(meta, Marker):
                     marker = meta
+                elif isinstance(meta, DependsMarker):
+                    depends = meta
             annotation = typing.get_args(annotation)[0]
-        found[name] = _Info(annotation, marker)
+        default = parameter.default  # ``x: Annotated[str, Form()] = ""``
+        if default is inspect.Parameter.empty or isinstance(default, (Marker, DependsMarker)):
+            default = REQUIRED if marker is None else marker.default
+        found[name] = _Info(annotation, marker, default, depends)
     return found
 
 
@@ -194,28 +205,52 @@ def _is_file(annotation: Any) -> bool:
 
 
 class _Tree(NamedTuple):
-    """What a route's binding tree holds: each binding with its signature, and the schemes."""
+    """What a route's binding tree holds: each binding with its signature, and the schemes.
+
+    ``schemes`` maps a scheme's name to its Security Scheme Object and the
+    OAuth2 scopes the ``Security(..., scopes=...)`` markers on the way to it
+    require (in the order met, each once).
+    """
 
     bindings: list[tuple[Binding, dict[str, _Info]]]
-    schemes: list[tuple[str, dict[str, Any]]]
+    schemes: dict[str, tuple[dict[str, Any], list[str]]]
+
+
+def _scopes(marker: object) -> tuple[str, ...]:
+    """The scopes of a ``microweb.security.Security`` marker; () for a plain ``Depends``."""
+    scopes = getattr(marker, "scopes", ())
+    return tuple(scope for scope in scopes if isinstance(scope, str))
 
 
 def _walk(route: Route) -> _Tree:
-    tree = _Tree([], [])
-    seen: set[Any] = set()
+    tree = _Tree([], {})
+    seen: set[tuple[Any, tuple[str, ...]]] = set()  # (dependency, scopes) visited
+    bound: set[Any] = set()  # dependencies whose binding is listed
+    checks = {marker.dependency: marker for marker in route.dependencies}
 
-    def visit(fn: Callable[..., Any], binding: Binding) -> None:
-        tree.bindings.append((binding, _signature(fn)))
-        for _, dependency in binding.dependencies:
+    def visit(binding: Binding, signature: dict[str, _Info], scopes: tuple[str, ...]) -> None:
+        for name, dependency in binding.dependencies:
+            if name is None:  # a route's or router's ``dependencies=[...]``
+                marker = checks.get(dependency.call)
+            else:
+                info = signature.get(name)
+                marker = None if info is None else info.depends
+            needed = scopes + _scopes(marker)
             scheme = _security(dependency.call)
             if scheme is not None:
-                if scheme not in tree.schemes:
-                    tree.schemes.append(scheme)
-            elif dependency.call not in seen:
-                seen.add(dependency.call)
-                visit(dependency.call, dependency.binding)
+                known = tree.schemes.setdefault(scheme[0], (scheme[1], []))[1]
+                known += [scope for scope in dict.fromkeys(needed) if scope not in known]
+            elif (dependency.call, needed) not in seen:
+                seen.add((dependency.call, needed))
+                inner = _signature(dependency.call)
+                if dependency.call not in bound:
+                    bound.add(dependency.call)
+                    tree.bindings.append((dependency.binding, inner))
+                visit(dependency.binding, inner, needed)
 
-    visit(route.endpoint, route.binding)
+    signature = _signature(route.endpoint)
+    tree.bindings.append((route.binding, signature))
+    visit(route.binding, signature, ())
     return tree
 
 
@@ -244,7 +279,9 @@ def form_body(
             multipart = True
             many = typing.get_origin(unwrap_optional(annotation)[0]) is list
             schema = {"type": "array", "items": dict(_FILE_SCHEMA)} if many else dict(_FILE_SCHEMA)
-            schema["title"] = title(key)
+            schema["title"] = marker.title if marker and marker.title else title(key)
+            if marker is not None and marker.description:
+                schema["description"] = marker.description
         else:
             schema = _value_schema(registry, annotation, marker, key)
         if is_required:
@@ -383,9 +420,11 @@ class _Builder:
         if route.deprecated:
             operation["deprecated"] = True
         if tree.schemes:
-            for name, scheme in tree.schemes:
+            for name, (scheme, _) in tree.schemes.items():
                 self.security_schemes[name] = scheme
-            operation["security"] = [{name: []} for name, _ in tree.schemes]
+            operation["security"] = [
+                {name: list(scopes)} for name, (_, scopes) in tree.schemes.items()
+            ]
         return operation
 
     def _parameters(self, route: Route, tree: _Tree) -> list[dict[str, Any]]:
@@ -435,8 +474,8 @@ class _Builder:
                     (info.marker.alias if info.marker and info.marker.alias else name),
                     info.annotation,
                     info.marker,
-                    info.marker is None or info.marker.required,
-                    None if info.marker is None else info.marker.default,
+                    info.default is REQUIRED,
+                    None if info.default is REQUIRED else info.default,
                 )
                 for name, info in signature.items()
                 # An UploadFile without a marker is a file too (FastAPI's rule).
@@ -511,6 +550,16 @@ class _Builder:
         reads_query = any(binding.query for binding, _ in tree.bindings)
         if reads_query or has_body:
             responses["400"] = _error("Bad Request (a malformed query string or body)")
+        if tree.schemes:
+            # Missing or malformed credentials: every microweb.security scheme answers 401
+            # (and an app's check on top of one answers 401 for credentials it refuses).
+            responses["401"] = _error("Unauthorized (missing or refused credentials)")
+            responses["401"]["headers"] = {
+                "WWW-Authenticate": {
+                    "description": "The scheme the client must authenticate with",
+                    "schema": {"type": "string"},
+                }
+            }
         if route.compiled.params:
             # The router answers a path whose value its convertor refuses (-1 for {id:int}).
             responses["404"] = _error("Not Found (a path value the route does not match)")

@@ -28,4 +28,4 @@ def test_schemathesis_finds_no_failure(serve: Callable[..., Server], tmp_path: P
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=90, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    assert "Tested: 7" in done.stdout
+    assert "Tested: 13" in done.stdout
