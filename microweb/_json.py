@@ -8,7 +8,8 @@ encoder, which then decides (output or exception) exactly as it always would:
 
 1. NaN and ±Infinity: orjson writes ``null``; the stdlib (``allow_nan=False``)
    refuses with ValueError. Only output holding ``null`` can hide one, and
-   only then is the input scanned for a non-finite float.
+   only then is the input checked for a non-finite float (msgspec packs it
+   as msgpack, where a NaN stays a float, and a regex looks for one).
 2. Floats below 1e-4: the stdlib (``repr``) writes ``1e-07`` and
    ``5e-05``, orjson ``1e-7`` and ``0.00005``. Only output holding a
    one-digit negative exponent or ``0.0000`` can differ.
@@ -52,10 +53,8 @@ __all__ = ["MAX_DEPTH", "TooDeep", "default", "dumps", "dumps_orjson", "loads"]
 #: of stack near 1,000. 512 leaves room for the server's own frames.
 MAX_DEPTH = 512
 
-_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 _SHORT_NEGATIVE_EXPONENT = re.compile(rb"[0-9]e-[0-9](?![0-9])")
 _POSITIONAL_TINY_FLOAT = b"0.0000"  # repr never writes this; it switches to 1e-05
-_INFINITY = float("inf")
 
 # Types ``default`` formats itself, passed through by ``msgspec.to_builtins`` (bytes
 # too: msgspec would write base64, which JSONResponse has never done).
@@ -153,31 +152,27 @@ def _stdlib_dumps(obj: Any) -> bytes:
     return _stdlib_encoder.encode(obj).encode("utf-8")
 
 
+# A msgpack float64 (0xcb, then big-endian) whose exponent bits are all ones:
+# NaN or ±Infinity, whatever the sign and payload.
+_NONFINITE_FLOAT64 = re.compile(rb"\xcb[\x7f\xff][\xf0-\xff]")
+
+
 def _null_may_hide_nonfinite(obj: Any) -> bool:
-    """True if ``obj`` holds a NaN/Infinity, or a value this scan cannot see inside."""
-    kind = type(obj)
-    if kind is dict:
-        values = obj.values()
-    elif kind is list or kind is tuple:
-        values = obj
-    elif kind is float:
-        return not -_INFINITY < obj < _INFINITY  # False for NaN too
-    elif isinstance(obj, msgspec.Struct):
-        # perf: a Struct (a typed handler's usual return) is looked into, field
-        # by field, rather than sent down the stdlib path whole.
-        values = msgspec.structs.astuple(obj)
-    else:
-        # A dataclass or a model may hold floats we cannot reach cheaply.
-        return kind not in _PLAIN_SCALARS
-    # perf: scalars are checked inline rather than recursed into (1.7x faster).
-    for item in values:
-        kind = type(item)
-        if kind is float:
-            if not -_INFINITY < item < _INFINITY:
-                return True
-        elif kind not in _PLAIN_SCALARS and _null_may_hide_nonfinite(item):
-            return True
-    return False
+    """True if ``obj`` holds a NaN/Infinity (or this check cannot tell).
+
+    msgspec writes ``obj`` as msgpack, where a float stays a float (orjson
+    made NaN a ``null``), looking into the same values orjson did: its own
+    types (Structs, dataclasses, attrs) field by field, the others through
+    ``default``. Bytes that merely look like a non-finite float (inside a
+    string) only send ``obj`` down the stdlib path, which decides exactly.
+    """
+    # perf: one C pass and one regex instead of a recursive walk in Python
+    # (callgrind: POST /echo 79,533 -> 75,413, POST /items 136,911 -> 120,167).
+    try:
+        packed = msgspec.msgpack.encode(obj, enc_hook=default)
+    except Exception:  # a value msgpack cannot hold (orjson could): the stdlib decides
+        return True
+    return _NONFINITE_FLOAT64.search(packed) is not None
 
 
 # orjson reads a dataclass's __dict__, where msgspec (decoding a typed body) leaves

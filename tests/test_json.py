@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from microweb import _json
 from microweb._json import dumps, dumps_orjson
 
 
@@ -176,6 +177,55 @@ def test_nan_inside_a_struct_is_refused() -> None:
         dumps({"r": [Reading(1, math.nan)]})
     with pytest.raises(ValueError, match="not JSON compliant"):
         dumps(Reading(1, math.inf))
+
+
+class Sized(enum.Enum):
+    HUGE = math.inf
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"none": None, "r": Reading(1, 2.0, tags=["x"]), "f": -math.nan},
+        [None, {math.inf}],
+        [None, Sized.HUGE],
+        [None, Point(1.0, 2.0), Point(0.0, -math.inf)],
+        (None, [[[[{"deep": math.nan}]]]]),
+    ],
+)
+def test_nan_wherever_it_hides_next_to_a_null_is_refused(value: Any) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        dumps(value)
+
+
+def test_text_that_looks_like_a_packed_nan_next_to_a_null_is_sent() -> None:
+    # 203 bytes: msgpack's str8 header is d9 cb, then 7f f0..., the bytes of a
+    # packed NaN; such a look-alike only costs the stdlib path.
+    text = "\x7f\U0001f600" + "x" * 198
+    value = {"t": text, "n": None, "f": 1.5, "r": Reading(1, 2.0)}
+    assert _json._NONFINITE_FLOAT64.search(msgspec.msgpack.encode(value)) is not None
+    expected = {"t": text, "n": None, "f": 1.5, "r": msgspec.to_builtins(Reading(1, 2.0))}
+    assert dumps(value) == stdlib(expected)
+
+
+@given(
+    st.recursive(
+        st.none() | st.floats() | st.integers(-(2**63), 2**63) | text,
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_nan_refused_exactly_when_the_stdlib_refuses(value: Any) -> None:
+    try:
+        expected = stdlib(value)
+    except ValueError:
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            dumps(value)
+    else:
+        assert dumps(value) == expected
 
 
 @dataclasses.dataclass
