@@ -268,3 +268,104 @@ def test_one_depth_limit_for_reading_and_writing() -> None:
         too_deep = [too_deep]
     with pytest.raises(ValueError, match="deeper than"):
         dumps(too_deep)
+
+
+# --- struct_dumps: msgspec's own encoder for a Struct of plain JSON fields -------
+
+
+class Size(msgspec.Struct):
+    width: float
+    height: float | None = None
+
+
+class Product(msgspec.Struct, omit_defaults=True, rename="camel"):
+    product_id: int
+    name: str
+    price: float
+    in_stock: bool
+    tags: list[str]
+    size: Size
+    sizes: list[Size]
+    extra: dict[str, float | None] = {}
+    pair: tuple[int, str] = (0, "")
+    parent: Product | None = None
+
+
+def test_struct_dumps_is_offered_only_for_structs_of_plain_json() -> None:
+    assert _json.struct_dumps(Product) is not None
+    assert _json.struct_dumps(Size) is not None
+    assert _json.struct_dumps(Reading) is None  # a datetime field: msgspec writes "Z"
+    for annotation in (None, Any, dict[str, Any], list[Size], Point, int):
+        assert _json.struct_dumps(annotation) is None
+
+    class Loose(msgspec.Struct):
+        data: Any
+
+    class Raw(msgspec.Struct):
+        data: bytes
+
+    assert _json.struct_dumps(Loose) is None
+    assert _json.struct_dumps(Raw) is None
+
+
+plain_floats = st.floats() | st.sampled_from([1e16, 1e-7, 5e-5, -1e300, 0.0001, 2.0**70])
+sizes = st.builds(Size, plain_floats, st.none() | plain_floats)
+products = st.recursive(
+    st.builds(
+        Product,
+        st.integers(-(2**70), 2**70),
+        text,
+        plain_floats,
+        st.booleans(),
+        st.lists(text, max_size=3),
+        sizes,
+        st.lists(sizes, max_size=3),
+        st.dictionaries(text, st.none() | plain_floats, max_size=3),
+        st.tuples(st.integers(), text),
+    ),
+    lambda children: st.builds(
+        Product,
+        st.integers(),
+        text,
+        plain_floats,
+        st.booleans(),
+        st.just([]),
+        sizes,
+        st.just([]),
+        parent=children,
+    ),
+    max_leaves=3,
+)
+
+
+@given(products)
+@settings(max_examples=300, deadline=None)
+def test_struct_dumps_writes_what_dumps_writes(value: Product) -> None:
+    encode = _json.struct_dumps(Product)
+    assert encode is not None
+    try:
+        expected = dumps(value)
+    except ValueError:
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            encode(value)
+    else:
+        assert encode(value) == expected
+
+
+def test_struct_dumps_sends_other_values_to_dumps() -> None:
+    encode = _json.struct_dumps(Size)
+    assert encode is not None
+
+    class Wider(Size):
+        depth: datetime.date = datetime.date(2026, 1, 1)
+
+    assert (
+        encode(Wider(1.0))
+        == dumps(Wider(1.0))
+        == b'{"width":1.0,"height":null,"depth":"2026-01-01"}'
+    )
+    assert encode({"width": 1e16}) == b'{"width":1e+16}'
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        encode(Size(math.nan))
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        encode(Size(1.0, -math.inf))
