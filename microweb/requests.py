@@ -138,8 +138,11 @@ class Request(HTTPConnection):
             self._budget.used = self._held
         return self._budget
 
-    async def _bounded_stream(self) -> AsyncGenerator[bytes, None]:
-        """``stream()`` for a body kept in memory: 413 past ``max_body_size`` or the budget."""
+    def _body_limit(self) -> tuple[int | None, int | None, int | None]:
+        """``(max_body_size, limit, budget)`` for a body kept in memory; ``limit`` the tighter.
+
+        A ``content-length`` over the limit is refused here, before a byte is read.
+        """
         max_body_size, budget = self._limits()
         # perf: the body's bytes are counted in an int; the budget object is
         # made only if a multipart form needs one (an echo handler never does).
@@ -159,6 +162,18 @@ class Request(HTTPConnection):
                 if len(declared) > len(str(limit)) or int(declared) > max_body_size:
                     shown = declared if len(declared) <= 40 else declared[:40] + "..."
                     raise _too_large(max_body_size, limit, budget, shown)
+        return max_body_size, limit, budget
+
+    def _hold(self, received: int) -> None:
+        """Charge ``received`` bytes of body kept in memory to the request's budget."""
+        if self._budget is None:
+            self._held += received
+        else:
+            self._budget.charge(received)
+
+    async def _bounded_stream(self) -> AsyncGenerator[bytes, None]:
+        """``stream()`` for a body kept in memory: 413 past ``max_body_size`` or the budget."""
+        max_body_size, limit, budget = self._body_limit()
         received = 0
         async with aclosing(self.stream()) as chunks:
             async for chunk in chunks:
@@ -166,10 +181,7 @@ class Request(HTTPConnection):
                 if limit is not None and received > limit:
                     raise _too_large(max_body_size, limit, budget, None)
                 yield chunk
-        if self._budget is None:
-            self._held += received
-        else:
-            self._budget.charge(received)
+        self._hold(received)
 
     async def body(self) -> bytes:
         """The whole body (read once, then kept).
@@ -178,6 +190,21 @@ class Request(HTTPConnection):
         ``ClientDisconnect`` if the client leaves before the end.
         """
         if self._body is None:
+            if not self._stream_consumed and not self._pending:
+                # perf: a body in one message (the usual case) is taken from it
+                # straight, not through stream() and _bounded_stream(): two async
+                # generators fewer (callgrind: POST /echo 108,937 -> 79,533 instructions).
+                max_body_size, limit, budget = self._body_limit()
+                message = await self._receive()
+                if message["type"] == "http.request" and not message.get("more_body", False):
+                    self._stream_consumed = True
+                    chunk = message.get("body", b"")
+                    if limit is not None and len(chunk) > limit:
+                        raise _too_large(max_body_size, limit, budget, None)
+                    self._hold(len(chunk))
+                    self._body = chunk if type(chunk) is bytes else bytes(chunk)
+                    return self._body
+                self._pending.append(message)  # more to come, or a disconnect: the loop below
             async with aclosing(self._bounded_stream()) as chunks:
                 # perf: join() of a one-chunk list returns that chunk, uncopied.
                 self._body = b"".join([chunk async for chunk in chunks])

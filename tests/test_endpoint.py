@@ -6,10 +6,12 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import msgspec
 import pytest
 
 from microweb import App, BackgroundTasks, Response, Router
 from microweb._endpoint import BindingEndpoint, Endpoint
+from microweb._json import dumps
 from microweb.background import BackgroundTask
 from microweb.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from microweb.routing import Route
@@ -206,3 +208,53 @@ def test_returning_an_unencodable_value_names_its_type_and_the_class(
     nan = _refusal(caplog, lambda: {"x": float("nan")})
     assert isinstance(nan, ValueError)
     assert "JSONResponse cannot send" in str(nan)
+
+
+class Box(msgspec.Struct):
+    width: float
+    label: str | None = None
+
+
+class Crate(msgspec.Struct):
+    boxes: list[Box]
+
+
+def test_a_struct_return_type_is_sent_as_jsonresponse_sends_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = App()
+
+    @app.get("/box")
+    async def box(width: float, label: str | None = None) -> Box:
+        return Box(width, label)
+
+    @app.get("/crate", response_model=Crate, status_code=201)
+    async def crate() -> Any:
+        return {"boxes": [{"width": 1e16, "label": "big"}], "hidden": True}
+
+    @app.get("/other")
+    async def other() -> Box:
+        return {"width": 1.5, "more": [1e-7]}  # type: ignore[return-value]
+
+    client = TestClient(app)
+    for width, label in [(2.5, None), (1e16, "x"), (5e-5, "é\u2028"), (1e-7, None)]:
+        response = client.get("/box", params={"width": width, "label": label or []})
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        assert response.content == dumps(Box(width, label))
+    created = client.get("/crate")
+    assert (created.status_code, created.content) == (
+        201,
+        b'{"boxes":[{"width":1e+16,"label":"big"}]}',
+    )
+    assert client.get("/other").content == b'{"width":1.5,"more":[1e-07]}'
+    nan = _refusal(caplog, box_of(float("nan")))
+    assert isinstance(nan, ValueError)
+    assert "returned Box, which JSONResponse cannot send" in str(nan)
+
+
+def box_of(width: float) -> Callable[[], Box]:
+    def handler() -> Box:
+        return Box(width)
+
+    return handler

@@ -10,6 +10,7 @@ import json
 import math
 import pathlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from microweb import _json
 from microweb._json import dumps, dumps_orjson
 
 
@@ -178,6 +180,62 @@ def test_nan_inside_a_struct_is_refused() -> None:
         dumps(Reading(1, math.inf))
 
 
+class Sized(enum.Enum):
+    HUGE = math.inf
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"none": None, "r": Reading(1, 2.0, tags=["x"]), "f": -math.nan},
+        [None, {math.inf}],
+        [None, Sized.HUGE],
+        [None, Point(1.0, 2.0), Point(0.0, -math.inf)],
+        (None, [[[[{"deep": math.nan}]]]]),
+    ],
+)
+def test_nan_wherever_it_hides_next_to_a_null_is_refused(value: Any) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        dumps(value)
+
+
+def test_text_that_looks_like_a_packed_nan_next_to_a_null_is_sent() -> None:
+    # 203 bytes: msgpack's str8 header is d9 cb, then 7f f0..., the bytes of a
+    # packed NaN; such a look-alike only costs the stdlib path.
+    text = "\x7f\U0001f600" + "x" * 198
+    value = {"t": text, "n": None, "f": 1.5, "r": Reading(1, 2.0)}
+    assert _json._NONFINITE_FLOAT64.search(msgspec.msgpack.encode(value)) is not None
+    expected = {"t": text, "n": None, "f": 1.5, "r": msgspec.to_builtins(Reading(1, 2.0))}
+    assert dumps(value) == stdlib(expected)
+
+
+@given(
+    st.recursive(
+        st.none() | st.floats() | st.integers(-(2**63), 2**63) | text,
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_nan_refused_exactly_when_the_stdlib_refuses(value: Any) -> None:
+    assert_encodes_alike(dumps, stdlib, value)
+
+
+def assert_encodes_alike(
+    encode: Callable[[Any], bytes], reference: Callable[[Any], bytes], value: Any
+) -> None:
+    """``encode`` writes what ``reference`` writes, and refuses (NaN) what it refuses."""
+    try:
+        expected = reference(value)
+    except ValueError:
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            encode(value)
+    else:
+        assert encode(value) == expected
+
+
 @dataclasses.dataclass
 class Counted:
     x: int
@@ -218,3 +276,98 @@ def test_one_depth_limit_for_reading_and_writing() -> None:
         too_deep = [too_deep]
     with pytest.raises(ValueError, match="deeper than"):
         dumps(too_deep)
+
+
+# --- struct_dumps: msgspec's own encoder for a Struct of plain JSON fields -------
+
+
+class Size(msgspec.Struct):
+    width: float
+    height: float | None = None
+
+
+class Product(msgspec.Struct, omit_defaults=True, rename="camel"):
+    product_id: int
+    name: str
+    price: float
+    in_stock: bool
+    tags: list[str]
+    size: Size
+    sizes: list[Size]
+    extra: dict[str, float | None] = {}
+    pair: tuple[int, str] = (0, "")
+    parent: Product | None = None
+
+
+def test_struct_dumps_is_offered_only_for_structs_of_plain_json() -> None:
+    assert _json.struct_dumps(Product) is not None
+    assert _json.struct_dumps(Size) is not None
+    assert _json.struct_dumps(Reading) is None  # a datetime field: msgspec writes "Z"
+    for annotation in (None, Any, dict[str, Any], list[Size], Point, int):
+        assert _json.struct_dumps(annotation) is None
+
+    class Loose(msgspec.Struct):
+        data: Any
+
+    class Raw(msgspec.Struct):
+        data: bytes
+
+    assert _json.struct_dumps(Loose) is None
+    assert _json.struct_dumps(Raw) is None
+
+
+plain_floats = st.floats() | st.sampled_from([1e16, 1e-7, 5e-5, -1e300, 0.0001, 2.0**70])
+sizes = st.builds(Size, plain_floats, st.none() | plain_floats)
+products = st.recursive(
+    st.builds(
+        Product,
+        st.integers(-(2**70), 2**70),
+        text,
+        plain_floats,
+        st.booleans(),
+        st.lists(text, max_size=3),
+        sizes,
+        st.lists(sizes, max_size=3),
+        st.dictionaries(text, st.none() | plain_floats, max_size=3),
+        st.tuples(st.integers(), text),
+    ),
+    lambda children: st.builds(
+        Product,
+        st.integers(),
+        text,
+        plain_floats,
+        st.booleans(),
+        st.just([]),
+        sizes,
+        st.just([]),
+        parent=children,
+    ),
+    max_leaves=3,
+)
+
+
+@given(products)
+@settings(max_examples=300, deadline=None)
+def test_struct_dumps_writes_what_dumps_writes(value: Product) -> None:
+    encode = _json.struct_dumps(Product)
+    assert encode is not None
+    assert_encodes_alike(encode, dumps, value)
+
+
+def test_struct_dumps_sends_other_values_to_dumps() -> None:
+    encode = _json.struct_dumps(Size)
+    assert encode is not None
+
+    class Wider(Size):
+        depth: datetime.date = datetime.date(2026, 1, 1)
+
+    assert (
+        encode(Wider(1.0))
+        == dumps(Wider(1.0))
+        == b'{"width":1.0,"height":null,"depth":"2026-01-01"}'
+    )
+    assert encode({"width": 1e16}) == b'{"width":1e+16}'
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        encode(Size(math.nan))
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        encode(Size(1.0, -math.inf))

@@ -1077,3 +1077,98 @@ def test_filename_that_is_not_utf8_is_read_as_latin1() -> None:
     assert status == 200
     assert uploads[0].filename == "café.txt"
     assert uploads[0].content_type is None
+
+
+# --- a body in one message (body()'s fast path) keeps every limit -------------------
+
+
+def one_message(body: Any, log: list[Message] | None = None) -> Any:
+    """A ``receive`` giving the whole body in one ``http.request`` (more_body False)."""
+    messages: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        message = messages.pop(0) if messages else {"type": "http.disconnect"}
+        if log is not None:
+            log.append(message)
+        return message
+
+    return receive
+
+
+def limited_request(
+    receive: Any, max_body_size: int | None = None, budget: int | None = 1000, **changes: Any
+) -> Request:
+    context = AppContext(
+        App().url_path_for, max_body_size=max_body_size, request_memory_budget=budget
+    )
+    return Request(http_scope(method="POST", **{CONTEXT: context}, **changes), receive)
+
+
+@pytest.mark.parametrize(
+    ("limits", "detail"),
+    [
+        ({"max_body_size": 10}, "the limit is max_body_size=10 bytes"),
+        ({"budget": 10}, "in-memory budget of 10 bytes"),
+        ({"max_body_size": 10, "budget": 1000}, "max_body_size=10"),  # the tighter speaks
+        ({"max_body_size": 1000, "budget": 10}, "in-memory budget of 10 bytes"),
+    ],
+)
+@pytest.mark.anyio
+async def test_one_message_body_past_a_limit_without_content_length_is_413(
+    limits: dict[str, int], detail: str
+) -> None:
+    request = limited_request(one_message(b"x" * 11), **limits)
+    with pytest.raises(HTTPException, match=detail) as caught:
+        await request.body()
+    assert caught.value.status_code == 413
+    within = limited_request(one_message(b"x" * 10), **limits)
+    assert await within.body() == b"x" * 10
+
+
+@pytest.mark.anyio
+async def test_one_message_body_with_content_length_over_the_limit_is_not_received() -> None:
+    received: list[Message] = []
+    request = limited_request(
+        one_message(b"x" * 20, received),
+        max_body_size=10,
+        headers=[(b"content-length", b"20")],
+    )
+    with pytest.raises(HTTPException, match="content-length 20 exceeds max_body_size=10"):
+        await request.body()
+    assert received == []  # refused before receive() was called
+    bad = limited_request(
+        one_message(b"x", received), max_body_size=10, headers=[(b"content-length", b"x")]
+    )
+    with pytest.raises(HTTPException, match="Invalid content-length header 'x'"):
+        await bad.body()
+    assert received == []
+
+
+@pytest.mark.anyio
+async def test_one_message_body_is_charged_to_the_budget() -> None:
+    request = limited_request(one_message(b"x" * 600), budget=1000)
+    assert await request.body() == b"x" * 600
+    assert request._memory().used == 600  # what a form would find left: 400 bytes
+    assert await request.body() == b"x" * 600  # kept: read once
+
+
+@pytest.mark.anyio
+async def test_one_message_body_as_a_bytearray_is_bytes() -> None:
+    request = limited_request(one_message(bytearray(b"abc")))
+    body = await request.body()
+    assert (type(body), body) == (bytes, b"abc")
+
+
+@pytest.mark.anyio
+async def test_body_after_a_first_message_that_is_not_the_whole_body() -> None:
+    # more_body True first, then a disconnect first: the general path answers.
+    assert await limited_request(body_receiver(b"ab", b"cd")).body() == b"abcd"
+    with pytest.raises(ClientDisconnect):
+        await limited_request(body_receiver(then="disconnect")).body()
+    past = limited_request(body_receiver(b"x" * 6, b"x" * 6), max_body_size=10)
+    with pytest.raises(HTTPException, match="the limit is max_body_size=10 bytes"):
+        await past.body()
+    streamed = limited_request(one_message(b"xyz"))
+    assert [chunk async for chunk in streamed.stream()] == [b"xyz"]
+    with pytest.raises(RuntimeError, match="already streamed"):
+        await streamed.body()
