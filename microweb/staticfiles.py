@@ -12,10 +12,11 @@ One request goes:
    NUL byte or a backslash, or a ``..`` segment (``_paths.leaves_base``).
    Leading slashes are dropped, so it is always relative.
 3. **lookup**, in one worker-thread hop, in each directory in turn (the
-   ``directory``, then each package's folder): the joined path is resolved,
-   symlinks followed, and must still lie inside the resolved directory
-   unless ``follow_symlink`` (a symlink out is then a 404, never a file
-   outside). A regular file is served; with ``html=True`` a folder serves its
+   ``directory``, then each package's folder, resolved once when the
+   ``StaticFiles`` is made): each segment of the path is ``lstat``-ed; a
+   symlink on the way sends the whole path through ``realpath``, and the
+   result must still lie inside the folder unless ``follow_symlink`` (a
+   symlink out is then a 404, never a file outside). A regular file is served; with ``html=True`` a folder serves its
    ``index.html`` (a folder named without its trailing slash is redirected
    to the slashed URL first, so relative links in the page resolve).
 4. **fallback**: a path not found whose last segment has no extension
@@ -24,8 +25,10 @@ One request goes:
 5. **precompressed siblings**: when ``NAME.br``, ``NAME.zst`` or ``NAME.gz``
    lies beside the file, ``Accept-Encoding`` picks one by q-values (the
    compression middleware's ``negotiate``); it is sent with
-   ``content-encoding`` and the original's media type. Every answer for a
-   file that has siblings carries ``vary: accept-encoding``.
+   ``content-encoding`` and the original's media type. Siblings are looked
+   for only when the request sends ``Accept-Encoding`` (without it only the
+   file itself can be sent); then every answer for a file that has
+   siblings carries ``vary: accept-encoding``.
 
 The answer itself is a ``FileResponse`` (inline, no content-disposition),
 which does ETag, Last-Modified, 304, 412 and byte ranges.

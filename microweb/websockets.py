@@ -15,6 +15,11 @@ ASGI WebSocket spec 2.4. A connection has two halves, each a state machine
   that name) is being sent, DISCONNECTED after its last body chunk or after
   a close.
 
+Both halves live in one ``WatchedConnection``, the App's websocket error
+boundary's: the boundary reads there what was sent, and a ``WebSocket``
+given the boundary's ``receive``/``send`` talks to the server directly
+(once both halves are CONNECTED, a message costs one state comparison).
+
 Every call checks its half first and raises a ``RuntimeError`` naming the
 wrong order (send before accept, receive after close, accept twice...)
 rather than handing the server a message it would refuse, or waiting for a
