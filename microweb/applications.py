@@ -49,8 +49,13 @@ from microweb.responses import (
     Response,
 )
 from microweb.routing import RouteDecorators, Router
-from microweb.types import ASGIApp, Message, Receive, Scope, Send
-from microweb.websockets import DENIAL_EXTENSION, WebSocket, WebSocketDisconnect, WebSocketState
+from microweb.types import ASGIApp, Receive, Scope, Send
+from microweb.websockets import (
+    WatchedConnection,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketState,
+)
 
 __all__ = ["App"]
 
@@ -430,7 +435,7 @@ class App(RouteDecorators):
         """The error boundary of websocket scopes (SPEC "WebSockets", docs/websockets.md).
 
         What an exception becomes depends on what was sent, which the
-        boundary watches (``_WatchedConnection``). A handler registered for it
+        boundary watches (``WatchedConnection``). A handler registered for it
         (looked up as for HTTP: the status of an ``HTTPException``, then the
         class, then 500 for the unhandled) gets ``(websocket, exc)``: it may
         close the connection, send a denial response, or return a
@@ -443,7 +448,7 @@ class App(RouteDecorators):
         closes 1008 with its detail, anything else 1011, no traceback sent.
         A client that left (``WebSocketDisconnect``) is no error.
         """
-        connection = _WatchedConnection(receive, send)
+        connection = WatchedConnection(receive, send)
         try:
             await self.router(scope, connection.receive, connection.send)
         except WebSocketDisconnect:
@@ -452,7 +457,7 @@ class App(RouteDecorators):
             await self._answer_websocket_error(scope, connection, exc)
 
     async def _answer_websocket_error(
-        self, scope: Scope, connection: _WatchedConnection, exc: Exception
+        self, scope: Scope, connection: WatchedConnection, exc: Exception
     ) -> None:
         if isinstance(exc, WebSocketException):
             handler = self._class_handler(exc)  # expected: never logged
@@ -483,7 +488,7 @@ class App(RouteDecorators):
         await self._close_for_error(scope, connection, exc)
 
     async def _close_for_error(
-        self, scope: Scope, connection: _WatchedConnection, exc: Exception
+        self, scope: Scope, connection: WatchedConnection, exc: Exception
     ) -> None:
         """The default answer to ``exc`` (no handler), by what was sent so far."""
         if connection.sent not in (WebSocketState.CONNECTING, WebSocketState.CONNECTED):
@@ -583,62 +588,6 @@ def _http_exception_response(exc: HTTPException) -> Response:
     if exc.status_code in BODYLESS_STATUSES:
         return Response(status_code=exc.status_code, headers=exc.headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-class _WatchedConnection:
-    """A websocket scope's ``receive`` and ``send``, remembering where each half got to.
-
-    ``sent`` is the application's half (``WebSocketState``), ``received`` the
-    client's: what an error handler's ``WebSocket`` must start from.
-    """
-
-    __slots__ = ("_receive", "_send", "received", "sent")
-
-    def __init__(self, receive: Receive, send: Send) -> None:
-        self._receive, self._send = receive, send
-        self.received = self.sent = WebSocketState.CONNECTING
-
-    async def receive(self) -> Message:
-        message = await self._receive()
-        kind = message["type"]
-        if kind == "websocket.connect":
-            self.received = WebSocketState.CONNECTED
-        elif kind == "websocket.disconnect":
-            self.received = WebSocketState.DISCONNECTED
-        return message
-
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "websocket.accept":
-            self.sent = WebSocketState.CONNECTED
-        elif kind == "websocket.close":
-            self.sent = WebSocketState.DISCONNECTED
-        elif kind == "websocket.http.response.start":
-            self.sent = WebSocketState.RESPONSE
-        elif kind == "websocket.http.response.body" and not message.get("more_body", False):
-            self.sent = WebSocketState.DISCONNECTED
-        await self._send(message)
-
-    def websocket(self, scope: Scope) -> WebSocket:
-        """A ``WebSocket`` on this connection, in the states it is in."""
-        websocket = WebSocket(scope, self.receive, self.send)
-        websocket.client_state, websocket.application_state = self.received, self.sent
-        return websocket
-
-    def may_deny(self, scope: Scope) -> bool:
-        """Whether a denial response can still be sent (before accept, with the extension)."""
-        return self.sent is WebSocketState.CONNECTING and DENIAL_EXTENSION in scope.get(
-            "extensions", {}
-        )
-
-    async def deny(self, scope: Scope, response: Response) -> None:
-        """Send ``response`` as the handshake's denial (``websocket.http.response.*``)."""
-
-        async def send_denial(message: Message) -> None:
-            await self.send({**message, "type": "websocket." + message["type"]})
-
-        with contextlib.suppress(OSError):  # the client left: nobody to answer
-            await response(scope, self.receive, send_denial)
 
 
 async def _call_handler(handler: ExceptionHandler, connection: Any, exc: Exception) -> Any:
