@@ -47,6 +47,10 @@ __all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketState
 
 #: The scope extension a server offers when it can send a denial response.
 DENIAL_EXTENSION = "websocket.http.response"
+#: The scope extension a test client offers to hear of a ``WebSocketDisconnect``
+#: the handler let escape: the App, which takes that for no error, stores it
+#: there under ``"exception"`` so the test can raise it. Servers never offer it.
+ESCAPE_EXTENSION = "microweb.websocket.escape"
 
 Mode = Literal["text", "binary"]
 T = TypeVar("T")
