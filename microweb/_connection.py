@@ -5,10 +5,17 @@ the URL, headers, query parameters, cookies, client address, path
 parameters, per-connection state and ``url_for``. Each view is built lazily,
 on first use, from the ASGI scope and kept; the headers stay raw
 ``(bytes, bytes)`` pairs in the scope underneath.
+
+A connection is also a read-only ``Mapping`` of its scope (``conn["path"]``,
+``len``, iteration, ``dict(conn)``), as Starlette's are: three methods that
+read ``scope``, nothing stored, so it costs a request nothing. Unlike a
+mapping it compares and hashes by identity: two requests with equal scopes
+are still two requests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from microweb._context import app_context
@@ -20,10 +27,16 @@ from microweb.types import Scope
 __all__ = ["HTTPConnection"]
 
 
-class HTTPConnection:
-    """The parts of an ASGI ``http`` or ``websocket`` connection both kinds share."""
+class HTTPConnection(Mapping[str, Any]):
+    """The parts of an ASGI ``http`` or ``websocket`` connection both kinds share.
+
+    Read as a mapping, it is its ASGI scope: ``request["path"]``, ``dict(websocket)``.
+    """
 
     __slots__ = ("_cookies", "_headers", "_query_params", "_url", "scope")
+
+    __eq__ = object.__eq__  # identity, not Mapping's equal contents
+    __hash__ = object.__hash__
 
     def __init__(self, scope: Scope) -> None:
         # Request.__init__ sets these same fields itself (perf): keep the two in step.
@@ -32,6 +45,15 @@ class HTTPConnection:
         self._query_params: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
         self._url: URL | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
 
     @property
     def url(self) -> URL:

@@ -346,6 +346,29 @@ def test_state_starts_from_lifespan_state() -> None:
     assert request.state.db == "conn"
 
 
+def test_a_request_reads_as_a_mapping_of_its_scope() -> None:
+    scope = http_scope(path="/items", method="POST")
+    request = Request(scope)
+    assert request["path"] == "/items"
+    assert request.get("method") == "POST"
+    assert "query_string" in request
+    assert len(request) == len(scope)
+    assert list(request) == list(scope)
+    assert dict(request) == scope
+    with pytest.raises(KeyError):
+        request["missing"]
+    with pytest.raises(TypeError):
+        request["path"] = "/other"  # type: ignore[index]
+
+
+def test_requests_compare_and_hash_by_identity() -> None:
+    scope = http_scope()
+    first, second = Request(scope), Request(scope)
+    assert first == first
+    assert first != second
+    assert len({first, second}) == 2
+
+
 def test_request_needs_an_http_scope() -> None:
     with pytest.raises(ValueError, match="needs an 'http' scope, got 'websocket'"):
         Request({"type": "websocket"})
