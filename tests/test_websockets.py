@@ -121,6 +121,16 @@ def test_the_connection_reads_its_scope() -> None:
     }
 
 
+def test_a_websocket_reads_as_a_mapping_of_its_scope() -> None:
+    peer = WebSocketPeer()
+    scope = websocket_scope("/ws", subprotocols=["chat"])
+    websocket = WebSocket(scope, peer.receive, peer.send)
+    assert websocket["subprotocols"] == ["chat"]
+    assert dict(websocket) == scope
+    assert len(websocket) == len(scope)
+    assert set(websocket) == set(scope)
+
+
 def test_iter_ends_quietly_and_receive_after_leaving_raises() -> None:
     app = App()
     events: list[Any] = []
@@ -338,6 +348,26 @@ def test_websocket_route_objects_and_add_websocket_route() -> None:
             assert session.receive_text() == "hello"
     with pytest.raises(AttributeError):
         route.path = "/other"  # type: ignore[misc]
+
+
+def test_websocket_route_is_the_starlette_name_of_websocket() -> None:
+    app, router = App(), Router(prefix="/r")
+
+    @app.websocket_route("/ws", name="top")
+    @router.websocket_route("/ws")
+    async def hello(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.url.path)
+
+    app.include_router(router)
+    assert app.url_path_for("top") == "/ws"
+    assert app.url_path_for("hello") == "/r/ws"
+    client = TestClient(app)
+    for path in ("/ws", "/r/ws"):
+        with client.websocket_connect(path) as session:
+            assert session.receive_text() == path
+    with pytest.raises(TypeError, match=r"app\.websocket_route\(\) got the function"):
+        app.websocket_route(hello)  # type: ignore[arg-type]
 
 
 def test_bad_websocket_routes_are_refused_when_added() -> None:
