@@ -348,6 +348,8 @@ def _text(value: str | bytes) -> str:
 
 
 def _check_mode(mode: str) -> None:
+    # A bad argument value is a ValueError (STYLE.md), not Starlette's RuntimeError,
+    # which microweb keeps for a call in the wrong state.
     if mode not in ("text", "binary"):
         raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
 
