@@ -7,15 +7,14 @@ on first use, from the ASGI scope and kept; the headers stay raw
 ``(bytes, bytes)`` pairs in the scope underneath.
 
 A connection is also a read-only ``Mapping`` of its scope (``conn["path"]``,
-``len``, iteration, ``dict(conn)``), as Starlette's are: three methods that
-read ``scope``, nothing stored, so it costs a request nothing. Unlike a
-mapping it compares and hashes by identity: two requests with equal scopes
-are still two requests.
+``len``, iteration, ``dict(conn)``), as Starlette's are: methods that read
+``scope``, nothing stored. Unlike a mapping it compares and hashes by
+identity: two requests with equal scopes are still two requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any
 
 from microweb._context import app_context
@@ -27,16 +26,13 @@ from microweb.types import Scope
 __all__ = ["HTTPConnection"]
 
 
-class HTTPConnection(Mapping[str, Any]):
+class HTTPConnection:
     """The parts of an ASGI ``http`` or ``websocket`` connection both kinds share.
 
     Read as a mapping, it is its ASGI scope: ``request["path"]``, ``dict(websocket)``.
     """
 
     __slots__ = ("_cookies", "_headers", "_query_params", "_url", "scope")
-
-    __eq__ = object.__eq__  # identity, not Mapping's equal contents
-    __hash__ = object.__hash__
 
     def __init__(self, scope: Scope) -> None:
         # Request.__init__ sets these same fields itself (perf): keep the two in step.
@@ -54,6 +50,21 @@ class HTTPConnection(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.scope)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.scope
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.scope.get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        return self.scope.keys()
+
+    def values(self) -> ValuesView[Any]:
+        return self.scope.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.scope.items()
 
     @property
     def url(self) -> URL:
@@ -116,3 +127,8 @@ class HTTPConnection(Mapping[str, Any]):
             raise RuntimeError("url_for needs the connection to come through an App")
         path = context.url_path_for(name, **path_params)
         return self.base_url.replace(path=self.base_url.path.rstrip("/") + path)
+
+
+# perf: registered rather than subclassed, so Request and WebSocket stay plain
+# classes (subclassing the ABC cost /json about 50 instructions a request, callgrind).
+Mapping.register(HTTPConnection)
