@@ -5,10 +5,16 @@ the URL, headers, query parameters, cookies, client address, path
 parameters, per-connection state and ``url_for``. Each view is built lazily,
 on first use, from the ASGI scope and kept; the headers stay raw
 ``(bytes, bytes)`` pairs in the scope underneath.
+
+A connection is also a read-only ``Mapping`` of its scope (``conn["path"]``,
+``len``, iteration, ``dict(conn)``), as Starlette's are: methods that read
+``scope``, nothing stored. Unlike a mapping it compares and hashes by
+identity: two requests with equal scopes are still two requests.
 """
 
 from __future__ import annotations
 
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from typing import Any
 
 from microweb._context import app_context
@@ -21,7 +27,10 @@ __all__ = ["HTTPConnection"]
 
 
 class HTTPConnection:
-    """The parts of an ASGI ``http`` or ``websocket`` connection both kinds share."""
+    """The parts of an ASGI ``http`` or ``websocket`` connection both kinds share.
+
+    Read as a mapping, it is its ASGI scope: ``request["path"]``, ``dict(websocket)``.
+    """
 
     __slots__ = ("_cookies", "_headers", "_query_params", "_url", "scope")
 
@@ -32,6 +41,30 @@ class HTTPConnection:
         self._query_params: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
         self._url: URL | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.scope
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.scope.get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        return self.scope.keys()
+
+    def values(self) -> ValuesView[Any]:
+        return self.scope.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.scope.items()
 
     @property
     def url(self) -> URL:
@@ -94,3 +127,8 @@ class HTTPConnection:
             raise RuntimeError("url_for needs the connection to come through an App")
         path = context.url_path_for(name, **path_params)
         return self.base_url.replace(path=self.base_url.path.rstrip("/") + path)
+
+
+# Registered rather than subclassed: Request and WebSocket stay plain classes (no
+# ABCMeta, so isinstance(x, Request) stays a plain type check) with plain methods.
+Mapping.register(HTTPConnection)

@@ -16,6 +16,16 @@ that has not returned ``grace_period`` seconds later (it ignores the
 disconnect: it never receives again) is cancelled, so leaving never hangs. A send
 by the app after the client has gone raises ``OSError``, as ASGI spec 2.4
 lets a server do.
+
+A microweb ``App`` takes a ``WebSocketDisconnect`` its handler let escape for
+no error (the client left) and returns quietly; the scope's
+``ESCAPE_EXTENSION`` (offered with ``raise_server_exceptions``) is where it
+leaves that exception for us. When leaving the ``with`` block is what closed
+the connection, leaving raises it, as Starlette's TestClient does (FastAPI's
+tests wrap a session in ``pytest.raises(WebSocketDisconnect)``). Not after
+the test's own ``close()``: the test played a client that leaves, and the
+App's quiet answer is the one to check; nor when the block raised: its error
+is the one to see, not the echo of our closing.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from microweb import _json
 from microweb.types import Message
-from microweb.websockets import WebSocketDisconnect
+from microweb.websockets import ESCAPE_EXTENSION, WebSocketDisconnect
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -142,8 +152,11 @@ class WebSocketTestSession:
         self._app, self._scope = app, scope
         self._shared_portal = portal
         self._raise = raise_server_exceptions
+        # Where the App leaves a WebSocketDisconnect its handler let escape.
+        self._escape: dict[str, Any] = scope.get("extensions", {}).get(ESCAPE_EXTENSION, {})
         self._stack = ExitStack()
         self._closed = False
+        self._report_escape = False  # see the module docstring
         self.accepted_subprotocol: str | None = None
         self.extra_headers: list[tuple[bytes, bytes]] = []
 
@@ -169,7 +182,13 @@ class WebSocketTestSession:
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Close (1000) unless closed already, wait for the app, raise what it raised."""
+        """Close (1000) unless closed already, wait for the app, raise what it raised.
+
+        That includes a ``WebSocketDisconnect`` the handler let escape when
+        this close was the one it answered (the App reports it through the
+        scope), unless the block raised.
+        """
+        self._report_escape = not self._closed and exc_type is None
         if not self._closed:
             self.close(1000)
         self._stack.close()
@@ -187,6 +206,8 @@ class WebSocketTestSession:
             self._closed = True
             self._portal.call(self._connection.close)
         error = self._connection.error
+        if error is None and self._report_escape:
+            error = self._escape.get("exception")
         if self._raise and error is not None:
             raise error
 

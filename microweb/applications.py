@@ -51,6 +51,7 @@ from microweb.responses import (
 from microweb.routing import RouteDecorators, Router
 from microweb.types import ASGIApp, Receive, Scope, Send
 from microweb.websockets import (
+    ESCAPE_EXTENSION,
     WatchedConnection,
     WebSocket,
     WebSocketDisconnect,
@@ -446,13 +447,15 @@ class App(RouteDecorators):
         status and detail (else a close: 1008), anything else is logged and a
         500 denial (else a close 1011); after accept an ``HTTPException``
         closes 1008 with its detail, anything else 1011, no traceback sent.
-        A client that left (``WebSocketDisconnect``) is no error.
+        A client that left (``WebSocketDisconnect``) is no error; only a test
+        client that asks (``ESCAPE_EXTENSION``) hears of it.
         """
         connection = WatchedConnection(receive, send)
         try:
             await self.router(scope, connection.receive, connection.send)
-        except WebSocketDisconnect:
-            return
+        except WebSocketDisconnect as exc:
+            if (escape := scope.get("extensions", {}).get(ESCAPE_EXTENSION)) is not None:
+                escape["exception"] = exc
         except Exception as exc:
             await self._answer_websocket_error(scope, connection, exc)
 

@@ -335,6 +335,15 @@ class RouteDecorators(abc.ABC):
 
         return register
 
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[F], F]:
+        """Decorator: Starlette's and FastAPI's name for ``websocket(path, name=name)``.
+
+        The handler's parameters bind as for ``websocket``: the one annotated
+        ``WebSocket`` gets the connection.
+        """
+        self._check_path("websocket_route", path)
+        return self.websocket(path, name=name)
+
     def _check_path(self, called: str, path: Any) -> None:
         if not isinstance(path, str):
             owner = "router" if isinstance(self, Router) else "app"

@@ -59,6 +59,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from microweb._websocket_session import WebSocketDenialResponse, WebSocketTestSession
 from microweb.types import Message
+from microweb.websockets import DENIAL_EXTENSION, ESCAPE_EXTENSION
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -207,6 +208,9 @@ class _ASGITransport(httpx.BaseTransport):
     ) -> Scope:
         """The ASGI scope of a WebSocket handshake to ``url``."""
         scheme = {"http": "ws", "https": "wss"}.get(url.scheme, url.scheme)
+        extensions: dict[str, dict[str, Any]] = {DENIAL_EXTENSION: {}}
+        if self.raise_server_exceptions:
+            extensions[ESCAPE_EXTENSION] = {}  # hear of a WebSocketDisconnect the App let pass
         return {
             "type": "websocket",
             "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -221,7 +225,7 @@ class _ASGITransport(httpx.BaseTransport):
             "headers": [(name.lower(), value) for name, value in headers.raw],
             "subprotocols": subprotocols,
             "state": dict(self.state),
-            "extensions": {"websocket.http.response": {}},
+            "extensions": extensions,
         }
 
     def _scope(self, request: httpx.Request) -> Scope:

@@ -53,6 +53,10 @@ __all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketState
 
 #: The scope extension a server offers when it can send a denial response.
 DENIAL_EXTENSION = "websocket.http.response"
+#: The scope extension a test client offers to hear of a ``WebSocketDisconnect``
+#: the handler let escape: the App, which takes that for no error, stores it
+#: there under ``"exception"`` so the test can raise it. Servers never offer it.
+ESCAPE_EXTENSION = "microweb.websocket.escape"
 
 Mode = Literal["text", "binary"]
 T = TypeVar("T")
@@ -477,6 +481,8 @@ def _text(value: str | bytes) -> str:
 
 
 def _check_mode(mode: str) -> None:
+    # A bad argument value is a ValueError (STYLE.md), not Starlette's RuntimeError,
+    # which microweb keeps for a call in the wrong state.
     if mode not in ("text", "binary"):
         raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
 

@@ -7,7 +7,7 @@ import logging
 import os
 import random
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +344,34 @@ async def test_stream_skips_unknown_messages() -> None:
 def test_state_starts_from_lifespan_state() -> None:
     request = Request(http_scope(state={"db": "conn"}))
     assert request.state.db == "conn"
+
+
+def test_a_request_reads_as_a_mapping_of_its_scope() -> None:
+    scope = http_scope(path="/items", method="POST")
+    request = Request(scope)
+    assert isinstance(request, Mapping)
+    assert request["path"] == "/items"
+    assert request.get("method") == "POST"
+    assert "query_string" in request
+    assert len(request) == len(scope)
+    assert list(request) == list(scope)
+    assert dict(request) == scope
+    assert dict(request.items()) == scope
+    assert list(request.keys()) == list(scope)
+    assert list(request.values()) == list(scope.values())
+    assert request.get("missing", 0) == 0
+    with pytest.raises(KeyError):
+        request["missing"]
+    with pytest.raises(TypeError):
+        request["path"] = "/other"  # type: ignore[index]
+
+
+def test_requests_compare_and_hash_by_identity() -> None:
+    scope = http_scope()
+    first, second = Request(scope), Request(scope)
+    assert first == first
+    assert first != second
+    assert len({first, second}) == 2
 
 
 def test_request_needs_an_http_scope() -> None:

@@ -121,6 +121,16 @@ def test_the_connection_reads_its_scope() -> None:
     }
 
 
+def test_a_websocket_reads_as_a_mapping_of_its_scope() -> None:
+    peer = WebSocketPeer()
+    scope = websocket_scope("/ws", subprotocols=["chat"])
+    websocket = WebSocket(scope, peer.receive, peer.send)
+    assert websocket["subprotocols"] == ["chat"]
+    assert dict(websocket) == scope
+    assert len(websocket) == len(scope)
+    assert set(websocket) == set(scope)
+
+
 def test_iter_ends_quietly_and_receive_after_leaving_raises() -> None:
     app = App()
     events: list[Any] = []
@@ -338,6 +348,26 @@ def test_websocket_route_objects_and_add_websocket_route() -> None:
             assert session.receive_text() == "hello"
     with pytest.raises(AttributeError):
         route.path = "/other"  # type: ignore[misc]
+
+
+def test_websocket_route_is_the_starlette_name_of_websocket() -> None:
+    app, router = App(), Router(prefix="/r")
+
+    @app.websocket_route("/ws", name="top")
+    @router.websocket_route("/ws")
+    async def hello(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.url.path)
+
+    app.include_router(router)
+    assert app.url_path_for("top") == "/ws"
+    assert app.url_path_for("hello") == "/r/ws"
+    client = TestClient(app)
+    for path in ("/ws", "/r/ws"):
+        with client.websocket_connect(path) as session:
+            assert session.receive_text() == path
+    with pytest.raises(TypeError, match=r"app\.websocket_route\(\) got the function"):
+        app.websocket_route(hello)  # type: ignore[arg-type]
 
 
 def test_bad_websocket_routes_are_refused_when_added() -> None:
@@ -687,6 +717,58 @@ def test_the_session_raises_what_the_app_raised() -> None:
         TestClient(app).websocket_connect("/") as session,
     ):
         session.receive_text()
+
+
+def escaping_app() -> App:
+    """A handler that lets the client's leaving escape, as FastAPI's tutorials write it."""
+    app = App()
+
+    @app.websocket("/ws")
+    async def handler(websocket: WebSocket) -> None:
+        await websocket.accept()
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+
+    return app
+
+
+def echo_once(client: TestClient) -> None:
+    """One exchange, then leave the block with the connection open."""
+    with client.websocket_connect("/ws") as session:
+        session.send_text("a")
+        assert session.receive_text() == "a"
+
+
+def test_leaving_the_session_raises_the_disconnect_the_handler_let_escape() -> None:
+    with pytest.raises(WebSocketDisconnect) as left:
+        echo_once(TestClient(escaping_app()))
+    assert left.value.code == 1000
+
+
+def test_an_escaped_disconnect_is_not_raised_when_asked_not_to() -> None:
+    echo_once(TestClient(escaping_app(), raise_server_exceptions=False))
+
+
+def test_an_escaped_disconnect_hides_no_error_of_the_block() -> None:
+    with (
+        pytest.raises(LookupError, match="the test's own"),
+        TestClient(escaping_app()).websocket_connect("/ws"),
+    ):
+        raise LookupError("the test's own")
+
+
+@pytest.mark.anyio
+async def test_a_server_hears_nothing_of_a_disconnect_that_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    peer = WebSocketPeer()
+    peer.push({"type": "websocket.disconnect", "code": 1001})
+    scope = websocket_scope("/ws")
+    with caplog.at_level(logging.DEBUG, logger="microweb"):
+        await escaping_app()(scope, peer.receive, peer.send)  # returns: no error
+    assert peer.sent == [{"type": "websocket.accept", "subprotocol": None, "headers": []}]
+    assert scope["extensions"] == {}
+    assert caplog.text == ""
 
 
 def test_the_session_checks_the_app_message_order() -> None:
