@@ -471,6 +471,11 @@ def depends_list(given: Sequence[Any] | None, where: str) -> tuple[DependsMarker
                 f"dependencies of {where} must be Depends(...) objects, got {check!r}; "
                 f"write dependencies=[Depends({getattr(check, '__name__', 'check')})]"
             )
+        if check.dependency is None:
+            raise TypeError(
+                f"dependencies of {where}: Depends() without a callable has no annotation "
+                "to call here; name it: Depends(check)"
+            )
     return tuple(given or ())
 
 
@@ -488,7 +493,19 @@ def _depends_marker(
             f"parameter {parameter.name!r} of {where} has two markers, one of them "
             f"{found[0]!r}; keep one"
         )
-    return found[0]
+    marker = found[0]
+    if marker.dependency is None:  # Depends(): the annotation's class is the dependency
+        target = annotation
+        if typing.get_origin(target) is typing.Annotated:
+            target = typing.get_args(target)[0]
+        if not callable(target) or target is inspect.Parameter.empty:
+            raise TypeError(
+                f"parameter {parameter.name!r} of {where} is Depends() without a callable, "
+                f"and its annotation {target!r} cannot be called; annotate it with a class "
+                "or name the dependency: Depends(fn)"
+            )
+        marker = DependsMarker(target, use_cache=marker.use_cache)
+    return marker
 
 
 class Dependency:
@@ -520,6 +537,7 @@ class Dependency:
         call: Callable[..., Any] | None = None,
     ) -> None:
         fn = marker.dependency if call is None else call
+        assert fn is not None  # Depends() was resolved by _depends_marker / depends_list
         if fn in chain:
             names = " -> ".join(callable_name(f) for f in (*chain[chain.index(fn) :], fn))
             raise TypeError(
