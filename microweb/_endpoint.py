@@ -45,7 +45,7 @@ from microweb import _json
 from microweb._context import app_context
 from microweb._depends import Solver
 from microweb._params import Binding, Bound
-from microweb._response_model import response_converter
+from microweb._response_model import DumpOptions, response_converter
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.concurrency import run_in_threadpool
@@ -109,7 +109,14 @@ class Endpoint:
         self.makes_generator = _is_generator_function(handler)
         self.call = _awaitable_call(handler, self.is_async, self.makes_generator)
         convert = response_converter(
-            route.response_model, f"handler {callable_name(handler)!r} of {route!r}"
+            route.response_model,
+            f"handler {callable_name(handler)!r} of {route!r}",
+            DumpOptions(
+                route.response_model_include,
+                route.response_model_exclude,
+                route.response_model_exclude_unset,
+                route.response_model_by_alias,
+            ),
         )
         if convert is not None:
             self.call = _converting_call(self.call, convert)

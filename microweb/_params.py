@@ -40,6 +40,7 @@ is added.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as dataclass_replace
@@ -48,6 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from microweb._body import BodyParam, BodyRead, BodyReader, is_structured, with_constraints
 from microweb._convertors import Convertor
 from microweb._http.cookies import parse_cookie_header
+from microweb._models import is_pydantic_model
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb._validation import Constraints, ErrorDict
@@ -72,6 +74,7 @@ from microweb.websockets import WebSocket
 
 if TYPE_CHECKING:
     from microweb._form import FormReader
+    from microweb._param_models import ModelParam
 
 __all__ = ["Binding", "Bound", "Dependency", "bind_endpoint", "depends_list", "type_hints"]
 
@@ -105,6 +108,7 @@ class Binding:
         reached: frozenset[str] = frozenset(),
         websocket_names: tuple[str, ...] = (),
         route_body: BodyReader | None = None,
+        models: tuple[ModelParam, ...] = (),
     ) -> None:
         self.request_names = request_names
         self.websocket_names = websocket_names  # a WebSocket route's connection
@@ -124,8 +128,9 @@ class Binding:
         # Each Depends parameter (None: a route-level check whose value is unused).
         self.dependencies = dependencies
         self.reached = reached  # the path parameters it or its dependencies take
+        self.models = models  # query, header and cookie models (``_param_models``)
         # perf: a binding without values skips ``fill`` (a handler taking just a Request).
-        self.fills = bool(values or extra_path_names)
+        self.fills = bool(values or extra_path_names or models)
         # perf: a handler that takes exactly the path parameters, unconverted,
         # gets the router's dict as its kwargs: no per-request binding at all.
         self.passthrough = path_names_direct and not (
@@ -136,6 +141,7 @@ class Binding:
             or self.query
             or body
             or dependencies
+            or models
         )
 
     def tree(self) -> Iterator[Binding]:
@@ -202,6 +208,8 @@ class Binding:
                 bind_query(kwargs, errors, param, pairs)
         if self.from_headers:
             self._bind_headers(scope, kwargs, errors)
+        if self.models:
+            self._bind_models(scope, kwargs, errors)
 
     async def bind_with_body(self, scope: Scope, receive: Receive, status_code: int) -> Bound:
         """``bind`` for a route with a typed JSON body or a form, read first."""
@@ -226,6 +234,27 @@ class Binding:
             for param in self.cookies:
                 value = cookies.get(param.sent_as)
                 bind_found(kwargs, errors, param, [] if value is None else [value])
+
+    def _bind_models(self, scope: Scope, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
+        """Fill the query, header and cookie models, each from its whole source."""
+        from microweb._param_models import grouped  # loaded with the route's first model
+
+        raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        for model in self.models:
+            if model.location == "query":
+                query_string = scope.get("query_string", b"")
+                try:
+                    text = query_string.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise HTTPException(400, "Invalid UTF-8 in the query string") from None
+                source = grouped(parse_query_string(text))
+            elif model.location == "header":
+                source = grouped((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)
+            else:
+                header = "; ".join(v.decode("latin-1") for k, v in raw if k == b"cookie")
+                cookies = parse_cookie_header(header) if header else {}
+                source = {name: [value] for name, value in cookies.items()}
+            model.fill(source, kwargs, errors)
 
 
 def type_hints(endpoint: Callable[..., Any], where: str) -> dict[str, Any]:
@@ -323,6 +352,7 @@ def bind_endpoint(
     values: list[ValueParam] = []
     body_params: list[BodyParam] = []
     form_fields: list[tuple[str, Any, Marker | None, Any, Constraints | None]] = []
+    models: list[ModelParam] = []
     embed = False
     takes_kwargs = False
     for name, parameter in signature.parameters.items():
@@ -368,6 +398,8 @@ def bind_endpoint(
             values.append(dataclass_replace(param, constraints=constraints))
         elif source is None and name == "request" and annotation is inspect.Parameter.empty:
             request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
+        elif source in ("query", "header", "cookie") and _is_model(annotation):
+            models.append(_model_param(name, annotation, marker, default, constraints, where))
         elif source in ("form", "file") or (source is None and is_upload(annotation)):
             form_fields.append((name, annotation, marker, default, constraints))
         elif source == "body" or (source is None and is_structured(annotation)):
@@ -425,6 +457,7 @@ def bind_endpoint(
         reached=frozenset(reached),
         websocket_names=tuple(websocket_names),
         route_body=route_body,
+        models=tuple(models),
     )
 
 
@@ -471,6 +504,11 @@ def depends_list(given: Sequence[Any] | None, where: str) -> tuple[DependsMarker
                 f"dependencies of {where} must be Depends(...) objects, got {check!r}; "
                 f"write dependencies=[Depends({getattr(check, '__name__', 'check')})]"
             )
+        if check.dependency is None:
+            raise TypeError(
+                f"dependencies of {where}: Depends() without a callable has no annotation "
+                "to call here; name it: Depends(check)"
+            )
     return tuple(given or ())
 
 
@@ -488,7 +526,19 @@ def _depends_marker(
             f"parameter {parameter.name!r} of {where} has two markers, one of them "
             f"{found[0]!r}; keep one"
         )
-    return found[0]
+    marker = found[0]
+    if marker.dependency is None:  # Depends(): the annotation's class is the dependency
+        target = annotation
+        if typing.get_origin(target) is typing.Annotated:
+            target = typing.get_args(target)[0]
+        if not callable(target) or target is inspect.Parameter.empty:
+            raise TypeError(
+                f"parameter {parameter.name!r} of {where} is Depends() without a callable, "
+                f"and its annotation {target!r} cannot be called; annotate it with a class "
+                "or name the dependency: Depends(fn)"
+            )
+        marker = DependsMarker(target, use_cache=marker.use_cache)
+    return marker
 
 
 class Dependency:
@@ -520,6 +570,7 @@ class Dependency:
         call: Callable[..., Any] | None = None,
     ) -> None:
         fn = marker.dependency if call is None else call
+        assert fn is not None  # Depends() was resolved by _depends_marker / depends_list
         if fn in chain:
             names = " -> ".join(callable_name(f) for f in (*chain[chain.index(fn) :], fn))
             raise TypeError(
@@ -559,6 +610,50 @@ def _call_mode(fn: Callable[..., Any]) -> str:
     if inspect.isgeneratorfunction(target):
         return "generator"
     return "async" if is_async_callable(fn) else "sync"
+
+
+def _is_model(annotation: Any) -> bool:
+    """A pydantic model, or a union of them (maybe ``| None``): a query, header or cookie model.
+
+    FastAPI's rule: only a pydantic model fills from the query string, the
+    headers or the cookies; another structured type there stays a definition
+    error (a form takes any model class, ``_form``).
+    """
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    members = typing.get_args(annotation) if union else (annotation,)
+    members = tuple(m for m in members if m is not type(None))
+    return bool(members) and all(is_pydantic_model(member) for member in members)
+
+
+def _model_param(
+    name: str,
+    annotation: Any,
+    marker: Marker | None,
+    default: Any,
+    constraints: Constraints | None,
+    where: str,
+) -> ModelParam:
+    """A model under ``Query()``, ``Header()`` or ``Cookie()``: its whole source, by field."""
+    from microweb._param_models import ModelParam, model_classes  # only for such a route
+
+    assert marker is not None  # _is_model is asked for a marked parameter only
+    if constraints is not None:
+        raise TypeError(
+            f"parameter {name!r} of {where} is a {marker.source} model: constraints belong on "
+            f"its fields, not on {marker!r}"
+        )
+    required = default is inspect.Parameter.empty or default is REQUIRED
+    return ModelParam(
+        name,
+        model_classes(annotation),
+        required=required,
+        default=None if required else default,
+        discriminator=None,
+        where=where,
+        location=marker.source,
+        headers=marker.source == "header",
+        convert_underscores=getattr(marker, "convert_underscores", True),
+    )
 
 
 def _body_param(

@@ -31,6 +31,8 @@ from microweb._validation import ErrorDict, item
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
+    from microweb._response_model import DumpOptions
+
 __all__ = ["PydanticBody", "response_dumper"]
 
 # The constraints a marker can give (``Body(min_length=1)``), as msgspec carries them.
@@ -115,8 +117,11 @@ def _item(error: Any, loc: list[Any]) -> ErrorDict:
     return item(error["type"], [*loc, *error["loc"]], error["msg"], error["input"], ctx)
 
 
-def response_dumper(model: Any) -> Callable[[Any], Any]:
+def response_dumper(model: Any, options: DumpOptions) -> Callable[[Any], Any]:
     """``value`` validated as ``model`` and dumped to JSON values by its declared type.
+
+    ``options`` are the route's ``response_model_*`` (include, exclude,
+    exclude_unset, by_alias), passed to pydantic's dump.
 
     Raises ``pydantic.ValidationError`` (a ValueError) for a value that does not fit.
     """
@@ -125,7 +130,18 @@ def response_dumper(model: Any) -> Callable[[Any], Any]:
     adapter = pydantic.TypeAdapter(model)
     validate, dump = adapter.validate_python, adapter.dump_python
 
+    include = None if options.include is None else set(options.include)
+    exclude = None if options.exclude is None else set(options.exclude)
+    exclude_unset, by_alias = options.exclude_unset, options.by_alias
+
     def dump_value(value: Any) -> Any:
-        return dump(validate(value, from_attributes=True), mode="json", by_alias=True)
+        return dump(
+            validate(value, from_attributes=True),
+            mode="json",
+            by_alias=by_alias,
+            include=include,
+            exclude=exclude,
+            exclude_unset=exclude_unset,
+        )
 
     return dump_value

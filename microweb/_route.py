@@ -9,12 +9,13 @@ bound (``_params``). A router compiles it into an endpoint of its own
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._matcher import CompiledPath, Param, compile_path
 from microweb._params import Binding, bind_endpoint, depends_list
+from microweb._response_model import DumpOptions
 from microweb._route_base import HOST_PARAMS, BaseRoute, PathEntry, path_for
 from microweb.params import DependsMarker
 from microweb.responses import Response
@@ -76,16 +77,19 @@ class Route(BaseRoute):
     """One path, its methods and its handler: an immutable description.
 
     ``Route(path, endpoint, *, methods=None, name=None, response_class=None,
-    status_code=None, dependencies=None, response_model=None, tags=None,
+    status_code=None, dependencies=None, response_model=None,
+    response_model_include=None, response_model_exclude=None,
+    response_model_exclude_unset=False, response_model_by_alias=True, tags=None,
     summary=None, description=None, deprecated=None, include_in_schema=True,
     operation_id=None, responses=None)``; methods default to ``["GET"]``, the
     name to the function's name. ``response_model`` converts what the handler
-    returns (SPEC "Typed request data"); ``tags`` to ``responses`` document the
-    operation in OpenAPI and change nothing at run time. Pass routes to ``App(routes=[...])`` or
-    ``Router(routes=[...])``, or let the decorators make them. A Route is
-    also an ASGI app on its own, answering with its own ``response_class``
-    (JSON without one) once ``scope["path_params"]`` holds its converted path
-    values.
+    returns (SPEC "Typed request data"), the ``response_model_*`` options say
+    which of its fields are sent (``_response_model.DumpOptions``); ``tags`` to
+    ``responses`` document the operation in OpenAPI and change nothing at run
+    time. Pass routes to ``App(routes=[...])`` or ``Router(routes=[...])``,
+    or let the decorators make them. A Route is also an ASGI app on its own,
+    answering with its own ``response_class`` (JSON without one) once
+    ``scope["path_params"]`` holds its converted path values.
 
     Raises ``TypeError`` or ``ValueError`` naming the route for a bad path,
     endpoint, method list, response class or status code, and for a handler
@@ -105,6 +109,10 @@ class Route(BaseRoute):
     binding: Binding  # how each handler parameter is bound
     dependencies: tuple[DependsMarker, ...]  # run before the handler, values unused
     response_model: Any  # what the return value is converted through (None: as returned)
+    response_model_include: frozenset[str] | None  # the fields sent (None: all)
+    response_model_exclude: frozenset[str] | None  # the fields never sent
+    response_model_exclude_unset: bool  # leave out the fields the value did not set
+    response_model_by_alias: bool  # a pydantic model's aliases as keys
     # OpenAPI only (SPEC "OpenAPI"): read when the document is built, never per request.
     tags: tuple[str, ...]
     summary: str | None
@@ -127,6 +135,10 @@ class Route(BaseRoute):
         status_code: int | None = None,
         dependencies: Sequence[Any] | None = None,
         response_model: Any = None,
+        response_model_include: Collection[str] | None = None,
+        response_model_exclude: Collection[str] | None = None,
+        response_model_exclude_unset: bool = False,
+        response_model_by_alias: bool = True,
         tags: Sequence[str] | None = None,
         summary: str | None = None,
         description: str | None = None,
@@ -157,6 +169,13 @@ class Route(BaseRoute):
         for option, flag in (("deprecated", deprecated), ("include_in_schema", include_in_schema)):
             if flag is not None and not isinstance(flag, bool):
                 raise TypeError(f"{option} of {where} must be a bool, got {flag!r}")
+        dump = DumpOptions.checked(
+            where,
+            response_model_include,
+            response_model_exclude,
+            response_model_exclude_unset,
+            response_model_by_alias,
+        )
         compiled = compile_path(path)
         checks = depends_list(dependencies, where)
         clash = {p.name for p in host_params} & {p.name for p in compiled.params}
@@ -187,6 +206,10 @@ class Route(BaseRoute):
         init(self, "binding", binding)
         init(self, "dependencies", checks)
         init(self, "response_model", response_model)
+        init(self, "response_model_include", dump.include)
+        init(self, "response_model_exclude", dump.exclude)
+        init(self, "response_model_exclude_unset", dump.exclude_unset)
+        init(self, "response_model_by_alias", dump.by_alias)
         init(self, "tags", check_tags(tags, where))
         init(self, "summary", summary)
         init(self, "description", description)
@@ -236,6 +259,10 @@ class Route(BaseRoute):
             dependencies=dependencies,
             host_params=host_params,
             response_model=self.response_model,
+            response_model_include=self.response_model_include,
+            response_model_exclude=self.response_model_exclude,
+            response_model_exclude_unset=self.response_model_exclude_unset,
+            response_model_by_alias=self.response_model_by_alias,
             tags=tags,
             summary=self.summary,
             description=self.description,

@@ -62,16 +62,26 @@ MAX_INPUT = 200
 
 
 def shorten(value: Any) -> Any:
-    """``value`` as a 422's ``input``: itself when short, else the start of its JSON text."""
-    if value is None or isinstance(value, (bool, int, float)):
+    """``value`` as a 422's ``input``: itself when short, else the start of its JSON text.
+
+    A non-finite float (``-Infinity`` in a body pydantic parsed) is written
+    ``null``, as msgspec encodes it: a JSON response refuses it.
+    """
+    if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, str):
         return value if len(value) <= MAX_INPUT else value[:MAX_INPUT] + "..."
     try:
         text = msgspec.json.encode(value).decode()
     except (TypeError, ValueError, OverflowError):
         return repr(value)[:MAX_INPUT]
-    return value if len(text) <= MAX_INPUT else text[:MAX_INPUT] + "..."
+    if len(text) > MAX_INPUT:
+        return text[:MAX_INPUT] + "..."
+    # The value its JSON text reads back as: the same JSON, but a non-finite
+    # float in it is null (msgspec's encoding), which a JSON response can send.
+    return msgspec.json.decode(text)
 
 
 def item(

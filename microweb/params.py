@@ -271,18 +271,26 @@ class DependsMarker:
 
     ``use_cache`` (the default) makes one call per request however often the
     request's dependencies name ``fn``; False calls it each time it is named.
+    ``Depends()`` with no ``fn`` calls the parameter's annotation, a class
+    (``commons: Annotated[Commons, Depends()]``).
     """
 
     __slots__ = ("dependency", "use_cache")
 
-    def __init__(self, dependency: Callable[..., Any], *, use_cache: bool = True) -> None:
-        if not callable(dependency):
+    def __init__(
+        self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True
+    ) -> None:
+        if dependency is not None and not callable(dependency):
             raise TypeError(f"Depends() takes a callable, got {dependency!r}")
         self.dependency = dependency
         self.use_cache = use_cache
 
     def __repr__(self) -> str:
-        name = getattr(self.dependency, "__qualname__", repr(self.dependency))
+        name = (
+            ""
+            if self.dependency is None
+            else getattr(self.dependency, "__qualname__", repr(self.dependency))
+        )
         cache = "" if self.use_cache else ", use_cache=False"
         return f"Depends({name}{cache})"
 

@@ -55,7 +55,7 @@ supplies the one ``add`` hook.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
@@ -177,7 +177,10 @@ class RouteOptions(TypedDict, total=False):
     ``response_class`` wraps what the function returns (else the router's or
     app's default); ``status_code`` replaces the class's default status;
     ``dependencies`` (``[Depends(check)]``) run first, their values unused;
-    ``response_model`` converts the return value (SPEC "Typed request data").
+    ``response_model`` converts the return value (SPEC "Typed request data");
+    ``response_model_include``, ``response_model_exclude``,
+    ``response_model_exclude_unset`` and ``response_model_by_alias`` choose
+    which of its fields are sent, and under which names (FastAPI's options).
     ``tags``, ``summary``, ``description``, ``deprecated``,
     ``include_in_schema``, ``operation_id`` and ``responses`` document the
     operation in OpenAPI and change nothing at run time.
@@ -188,6 +191,10 @@ class RouteOptions(TypedDict, total=False):
     status_code: int | None
     dependencies: Sequence[Any] | None
     response_model: Any
+    response_model_include: Collection[str] | None
+    response_model_exclude: Collection[str] | None
+    response_model_exclude_unset: bool
+    response_model_by_alias: bool
     tags: Sequence[str] | None
     summary: str | None
     description: str | None

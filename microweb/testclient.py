@@ -336,6 +336,8 @@ class TestClient(httpx.Client):
     (the default); when false, an error before the response started becomes a
     500 ``Internal Server Error`` and an error later cuts the body short.
     ``root_path`` is passed through to the scope; request URLs stay as given.
+    Requests carry ``user-agent: testclient`` unless ``headers`` say otherwise
+    (Starlette's habit, so tests written for it keep their expectations).
 
     Use it as a context manager to run the app's lifespan around the block::
 
@@ -359,7 +361,7 @@ class TestClient(httpx.Client):
         self._stack = ExitStack()
         super().__init__(
             base_url=base_url,
-            headers=headers,
+            headers={"user-agent": "testclient", **(headers or {})},
             cookies=cookies,
             follow_redirects=follow_redirects,
             transport=self._asgi,

@@ -678,3 +678,37 @@ def test_a_class_dependency_has_its_constructors_parameters_converted() -> None:
     response = client_for(handler).get("/d?skip=x")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "skip"]
+
+
+class Commons:
+    """A class as a dependency: its constructor's parameters are bound like a handler's."""
+
+    def __init__(self, q: str | None = None, skip: int = 0, limit: int = 10) -> None:
+        self.q, self.skip, self.limit = q, skip, limit
+
+
+def test_depends_without_a_callable_calls_the_annotated_class() -> None:
+    async def annotated(commons: Annotated[Commons, Depends()]) -> dict[str, Any]:
+        return vars(commons)
+
+    def as_default(commons: Commons = Depends()) -> dict[str, Any]:  # noqa: B008
+        return vars(commons)
+
+    def uncached(commons: Annotated[Commons, Depends(use_cache=False)]) -> int:
+        return commons.limit
+
+    for handler in (annotated, as_default):
+        client = client_for(handler)
+        assert client.get("/d?skip=2&q=x").json() == {"q": "x", "skip": 2, "limit": 10}
+        assert client.get("/d?limit=no").status_code == 422
+    assert client_for(uncached).get("/d?limit=3").json() == 3
+
+
+def test_depends_without_a_callable_needs_a_class_to_call() -> None:
+    def untyped(commons=Depends()) -> None:  # type: ignore[no-untyped-def]  # noqa: B008
+        pass
+
+    with pytest.raises(TypeError, match=r"parameter 'commons' of handler .* is Depends\(\) "):
+        client_for(untyped)
+    with pytest.raises(TypeError, match=r"Depends\(\) without a callable .* Depends\(check\)"):
+        App().add_route("/d", lambda: None, dependencies=[Depends()])

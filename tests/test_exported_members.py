@@ -101,6 +101,7 @@ PUBLIC = {
     "microweb.openapi.docs": {"SWAGGER_CSS_URL", "SWAGGER_JS_URL", "swagger_ui_html"},
     "microweb.concurrency": {"iterate_in_threadpool", "run_in_threadpool"},
     "microweb.types": {"ASGIApp", "Message", "Receive", "Scope", "Send"},
+    "microweb.encoders": {"jsonable_encoder"},
 }
 
 

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from conftest import require_module
 
-from microweb import App, ORJSONResponse
+from microweb import App, ORJSONResponse, Router
 from microweb.params import Body, Depends
 from microweb.responses import JSONResponse, Response
 from microweb.testclient import TestClient
@@ -548,8 +548,6 @@ def test_response_model_with_dependencies_status_and_orjson() -> None:
 
 
 def test_response_model_on_the_decorators_and_router() -> None:
-    from microweb import Router
-
     router = Router()
 
     @router.get("/r", response_model=PublicUser)
@@ -591,3 +589,93 @@ def test_pydantic_errors_are_worded_as_fastapi_words_them() -> None:
         "msg": "Input should be a valid list",  # pydantic's JSON mode says "a valid array"
         "input": {"name": "a", "price": 1},
     }
+
+
+class DraftModel(pydantic.BaseModel):
+    name: str
+    tax: float = 10.5
+    tags: list[str] = []
+    user_id: int = pydantic.Field(0, alias="userId")
+
+
+@pytest.mark.parametrize(
+    ("value", "model", "options", "expected"),
+    [
+        # exclude_unset: only what the value set (pydantic's rule, a dict's keys for msgspec)
+        (
+            DraftModel.model_validate({"name": "a"}),
+            DraftModel,
+            {"response_model_exclude_unset": True},
+            {"name": "a"},
+        ),
+        (
+            {"name": "a", "tax": 1.0},
+            DraftModel,
+            {"response_model_exclude_unset": True},
+            {"name": "a", "tax": 1.0},
+        ),
+        ({"name": "a"}, PublicUser, {"response_model_exclude_unset": True}, {"name": "a"}),
+        (
+            [{"name": "a"}],
+            list[PublicUser],
+            {"response_model_exclude_unset": True},
+            [{"name": "a"}],
+        ),
+        # include / exclude, by field name; a list or tuple is taken as a set
+        (
+            DraftModel.model_validate({"name": "a"}),
+            DraftModel,
+            {"response_model_include": ["name", "tax"]},
+            {"name": "a", "tax": 10.5},
+        ),
+        (
+            StoredUser("a", 3),
+            PublicUser,
+            {"response_model_include": {"name", "password"}},
+            {"name": "a"},
+        ),
+        (
+            StoredUser("a", 3),
+            PublicUser,
+            {"response_model_exclude": ("age",)},
+            {"name": "a"},
+        ),
+        (
+            DraftModel.model_validate({"name": "a"}),
+            DraftModel,
+            {"response_model_exclude": {"tags", "tax"}},
+            {"name": "a", "userId": 0},
+        ),
+        # by_alias=False: the field names
+        (
+            DraftModel.model_validate({"name": "a", "userId": 4}),
+            DraftModel,
+            {"response_model_by_alias": False, "response_model_include": {"user_id"}},
+            {"user_id": 4},
+        ),
+    ],
+)
+def test_response_model_options_choose_the_fields_sent(
+    value: Any, model: Any, options: dict[str, Any], expected: Any
+) -> None:
+    response = model_client(value, model, **options).get("/b")
+    assert response.status_code == 200, response.text
+    assert response.json() == expected
+
+
+def test_response_model_options_are_kept_under_a_prefix_and_checked() -> None:
+    router = Router()
+
+    @router.get("/r", response_model=PublicUser, response_model_exclude={"age"})
+    def handler() -> StoredUser:
+        return StoredUser("r", 9)
+
+    app = App()
+    app.include_router(router, prefix="/api")
+    assert TestClient(app).get("/api/r").json() == {"name": "r"}
+    with pytest.raises(TypeError, match=r"response_model_include of route GET '/x' must be a set"):
+        App().add_route("/x", handler, response_model=PublicUser, response_model_include="name")
+    with pytest.raises(
+        TypeError, match=r"response_model_exclude_unset of route .* must be a bool"
+    ):
+        App().add_route("/x", handler, response_model_exclude_unset=1)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ import json
 from typing import Annotated, Any, Literal, NamedTuple, TypedDict, cast
 
 import msgspec
+import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -872,3 +873,24 @@ def test_every_structure_explains_its_errors(
     handler.__annotations__ = {"value": annotation, "return": str}
     r = client_for(handler, "/b", "POST").post("/b", json=sent)
     assert [(e["type"], e["loc"], e["input"]) for e in detail(r)] == expected
+
+
+class Named(pydantic.BaseModel):
+    name: str
+
+
+def test_a_non_finite_float_in_a_422_input_is_written_null() -> None:
+    # pydantic reads -Infinity; the 422 echoing it must still be valid JSON (not a 500).
+    def handler(item: Named) -> str:
+        return item.name
+
+    client = client_for(handler, "/b", "POST")
+    r = client.post("/b", content=b'{"price": -Infinity}', headers=JSON)
+    assert detail(r) == [
+        {
+            "type": "missing",
+            "loc": ["body", "name"],
+            "msg": "Field required",
+            "input": {"price": None},
+        }
+    ]

@@ -448,3 +448,14 @@ def test_without_httpx_the_import_error_names_the_extra() -> None:
     message, chained = done.stdout.splitlines()
     assert "pip install 'microweb-asgi[test]'" in message
     assert chained == "True"  # one clear error, not a chained traceback
+
+
+def test_requests_say_testclient_as_their_user_agent_unless_told_otherwise() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        agent = dict(scope["headers"]).get(b"user-agent", b"")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": agent})
+
+    assert TestClient(app).get("/").text == "testclient"
+    assert TestClient(app, headers={"User-Agent": "mine"}).get("/").text == "mine"
+    assert TestClient(app).get("/", headers={"user-agent": "once"}).text == "once"
