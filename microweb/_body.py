@@ -36,6 +36,7 @@ limit (``_json.MAX_DEPTH``) and ``max_body_size`` hold as for ``request.json()``
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 import types
 import typing
@@ -48,6 +49,7 @@ from microweb import _json
 from microweb._models import custom_type, fields, is_model_class, is_pydantic_model, is_structured
 from microweb._validation import Constraints, Converter, ErrorDict, choices, item, scalar_converter
 from microweb.exceptions import HTTPException
+from microweb.params import REQUIRED, Marker
 from microweb.requests import Request
 from microweb.types import Scope
 
@@ -55,6 +57,7 @@ __all__ = [
     "BodyParam",
     "BodyRead",
     "BodyReader",
+    "body_param",
     "custom_type",
     "is_structured",
     "with_constraints",
@@ -458,3 +461,21 @@ def _leaf(value: Any, annotation: Any, loc: list[Any]) -> ErrorDict:
 def _meta_constraints(meta: msgspec.Meta) -> dict[str, Any]:
     names = ("gt", "ge", "lt", "le", "multiple_of", "min_length", "max_length", "pattern")
     return {name: getattr(meta, name) for name in names if getattr(meta, name) is not None}
+
+
+def body_param(
+    name: str, annotation: Any, marker: Marker | None, default: Any, where: str
+) -> BodyParam:
+    """A parameter the JSON body (or its key ``marker.alias or name``) fills."""
+    if annotation is inspect.Parameter.empty:
+        annotation = Any
+    required = default is inspect.Parameter.empty or default is REQUIRED
+    constraints = {} if marker is None else marker.constraints()
+    key = marker.alias if marker is not None and marker.alias else name
+    return BodyParam(
+        name,
+        key,
+        with_constraints(annotation, constraints),
+        required,
+        None if required else default,
+    )

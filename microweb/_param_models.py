@@ -26,6 +26,7 @@ or pydantic's for pydantic models (its items are FastAPI's already).
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 import sys
 import types
@@ -37,11 +38,12 @@ import msgspec
 import msgspec.inspect
 
 from microweb._body import explain, is_structured
-from microweb._validation import Converter, ErrorDict, item, scalar_converter
+from microweb._validation import Constraints, Converter, ErrorDict, item, scalar_converter
 from microweb._values import unwrap_optional
 from microweb.datastructures import UploadFile
+from microweb.params import REQUIRED, Marker
 
-__all__ = ["ModelParam", "empty_file", "grouped", "list_item", "model_classes"]
+__all__ = ["ModelParam", "empty_file", "grouped", "list_item", "model_classes", "model_param"]
 
 _MANY_TYPES = (
     msgspec.inspect.ListType,
@@ -308,3 +310,32 @@ def _as_bool(value: Any) -> Any:
         except ValueError:
             pass  # left for msgspec to refuse, and explain to word
     return value
+
+
+def model_param(
+    name: str,
+    annotation: Any,
+    marker: Marker | None,
+    default: Any,
+    constraints: Constraints | None,
+    where: str,
+) -> ModelParam:
+    """A model under ``Query()``, ``Header()`` or ``Cookie()``: its whole source, by field."""
+    assert marker is not None  # _is_model is asked for a marked parameter only
+    if constraints is not None:
+        raise TypeError(
+            f"parameter {name!r} of {where} is a {marker.source} model: constraints belong on "
+            f"its fields, not on {marker!r}"
+        )
+    required = default is inspect.Parameter.empty or default is REQUIRED
+    return ModelParam(
+        name,
+        model_classes(annotation),
+        required=required,
+        default=None if required else default,
+        discriminator=None,
+        where=where,
+        location=marker.source,
+        headers=marker.source == "header",
+        convert_underscores=getattr(marker, "convert_underscores", True),
+    )

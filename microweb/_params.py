@@ -46,7 +46,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace as dataclass_replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from microweb._body import BodyParam, BodyRead, BodyReader, is_structured, with_constraints
+from microweb._body import (
+    BodyParam,
+    BodyRead,
+    BodyReader,
+    body_param,
+    is_structured,
+)
 from microweb._convertors import Convertor
 from microweb._http.cookies import parse_cookie_header
 from microweb._models import is_pydantic_model
@@ -66,7 +72,7 @@ from microweb._values import (
 from microweb.background import BackgroundTasks
 from microweb.datastructures import parse_query_string
 from microweb.exceptions import HTTPException, RequestValidationError
-from microweb.params import REQUIRED, BodyMarker, DependsMarker, Marker
+from microweb.params import BodyMarker, DependsMarker, Marker
 from microweb.requests import Request
 from microweb.responses import Response
 from microweb.types import Receive, Scope
@@ -399,13 +405,15 @@ def bind_endpoint(
         elif source is None and name == "request" and annotation is inspect.Parameter.empty:
             request_names.append(name)  # SPEC: an unannotated ``request`` is the Request
         elif source in ("query", "header", "cookie") and _is_model(annotation):
-            models.append(_model_param(name, annotation, marker, default, constraints, where))
+            from microweb._param_models import model_param  # only for such a route
+
+            models.append(model_param(name, annotation, marker, default, constraints, where))
         elif source in ("form", "file") or (source is None and is_upload(annotation)):
             form_fields.append((name, annotation, marker, default, constraints))
         elif source == "body" or (source is None and is_structured(annotation)):
             if isinstance(marker, BodyMarker) and marker.embed:
                 embed = True
-            body_params.append(_body_param(name, annotation, marker, default, where))
+            body_params.append(body_param(name, annotation, marker, default, where))
         else:
             values.append(value_param(name, annotation, marker, default, constraints, where))
 
@@ -623,54 +631,6 @@ def _is_model(annotation: Any) -> bool:
     members = typing.get_args(annotation) if union else (annotation,)
     members = tuple(m for m in members if m is not type(None))
     return bool(members) and all(is_pydantic_model(member) for member in members)
-
-
-def _model_param(
-    name: str,
-    annotation: Any,
-    marker: Marker | None,
-    default: Any,
-    constraints: Constraints | None,
-    where: str,
-) -> ModelParam:
-    """A model under ``Query()``, ``Header()`` or ``Cookie()``: its whole source, by field."""
-    from microweb._param_models import ModelParam, model_classes  # only for such a route
-
-    assert marker is not None  # _is_model is asked for a marked parameter only
-    if constraints is not None:
-        raise TypeError(
-            f"parameter {name!r} of {where} is a {marker.source} model: constraints belong on "
-            f"its fields, not on {marker!r}"
-        )
-    required = default is inspect.Parameter.empty or default is REQUIRED
-    return ModelParam(
-        name,
-        model_classes(annotation),
-        required=required,
-        default=None if required else default,
-        discriminator=None,
-        where=where,
-        location=marker.source,
-        headers=marker.source == "header",
-        convert_underscores=getattr(marker, "convert_underscores", True),
-    )
-
-
-def _body_param(
-    name: str, annotation: Any, marker: Marker | None, default: Any, where: str
-) -> BodyParam:
-    if annotation is inspect.Parameter.empty:
-        annotation = Any
-    required = default is inspect.Parameter.empty or default is REQUIRED
-    constraints = {} if marker is None else marker.constraints()
-    key = marker.alias if marker is not None and marker.alias else name
-    return BodyParam(
-        name,
-        key,
-        with_constraints(annotation, constraints),
-        required,
-        None if required else default,
-    )
 
 
 # PEP 484's numeric tower: an int is acceptable where a float or complex is expected.
