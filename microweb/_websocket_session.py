@@ -1,7 +1,7 @@
 """The TestClient's WebSocket session: an ASGI WebSocket server in-process.
 
-The app runs as a task on the TestClient's blocking portal (or on one of the
-session's own, started on entry and stopped on exit), joined to the test's
+The app runs as a task on the TestClient's blocking portal (or on the one
+its open sessions share, taken on entry and let go on exit), joined to the test's
 thread by two unbounded memory streams: what the test sends waits for the
 app's ``receive()``, what the app sends waits for the test's ``receive_*``.
 The first message the app gets is ``websocket.connect``.
@@ -38,15 +38,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import httpx
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from microweb import _json
 from microweb.types import Message
 from microweb.websockets import ESCAPE_EXTENSION, WebSocketDisconnect
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Future
+    from contextlib import AbstractContextManager
     from types import TracebackType
+
+    from anyio.from_thread import BlockingPortal
 
     from microweb.types import ASGIApp, Scope
 
@@ -146,11 +149,11 @@ class WebSocketTestSession:
         self,
         app: ASGIApp,
         scope: Scope,
-        portal: BlockingPortal | None,
+        portal: Callable[[], AbstractContextManager[BlockingPortal]],
         raise_server_exceptions: bool,
     ) -> None:
         self._app, self._scope = app, scope
-        self._shared_portal = portal
+        self._take_portal = portal  # the client's, or the one its open sessions share
         self._raise = raise_server_exceptions
         # Where the App leaves a WebSocketDisconnect its handler let escape.
         self._escape: dict[str, Any] = scope.get("extensions", {}).get(ESCAPE_EXTENSION, {})
@@ -162,7 +165,7 @@ class WebSocketTestSession:
 
     def __enter__(self) -> WebSocketTestSession:
         with ExitStack() as stack:
-            self._portal = self._shared_portal or stack.enter_context(start_blocking_portal())
+            self._portal = stack.enter_context(self._take_portal())
             self._connection = self._portal.call(_Connection, self._app, self._scope)
             self._app_call: Future[None] = self._portal.start_task_soon(self._connection.run)
             stack.callback(self._wait_for_app)

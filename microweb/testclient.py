@@ -7,7 +7,11 @@ The app runs on an anyio event loop in a helper thread, reached through a
 *blocking portal*. The test's thread is the "client"; the portal's thread is
 the "server". Inside ``with TestClient(app) as client:`` one portal lives for
 the whole block and also runs the lifespan protocol; outside it, every request
-starts a portal of its own and stops it when the response is closed.
+starts a portal of its own and stops it when the response is closed, except
+while a WebSocket session is open: the sessions open at the same time, and
+the requests sent meanwhile, share one portal (``_SessionPortal``), because
+handlers of one app talk to each other's connections (a chat room's
+broadcast) and a stream of one event loop cannot wake a reader on another.
 
 For each request an ``_Exchange`` (living on the loop) runs the app as a task
 and joins it to the client through a bounded memory object stream:
@@ -43,7 +47,8 @@ hangs the close, as it would hold a worker on a real server.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import threading
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
@@ -192,6 +197,45 @@ class _ResponseStream(httpx.SyncByteStream):
             raise error
 
 
+class _SessionPortal:
+    """The portal the WebSocket sessions of a client outside ``with`` share.
+
+    Started by the first session to open, stopped by the last to close; a
+    request sent while one is open runs on it too. One event loop, as under
+    a server: a handler that sends to another session's WebSocket puts the
+    message on a stream of its own loop, whose reader is woken.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._running: AbstractContextManager[BlockingPortal] | None = None
+        self._portal: BlockingPortal | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._users > 0
+
+    @contextmanager
+    def use(self) -> Iterator[BlockingPortal]:
+        with self._lock:
+            if self._portal is None:
+                self._running = start_blocking_portal()
+                self._portal = self._running.__enter__()
+            self._users += 1
+            portal = self._portal
+        try:
+            yield portal
+        finally:
+            with self._lock:
+                self._users -= 1
+                last, running = self._users == 0, self._running
+                if last:
+                    self._running = self._portal = None
+            if last and running is not None:
+                running.__exit__(None, None, None)
+
+
 class _ASGITransport(httpx.BaseTransport):
     """Sends each httpx request to an ASGI app; see the module docstring."""
 
@@ -201,7 +245,12 @@ class _ASGITransport(httpx.BaseTransport):
         self.root_path = root_path
         # Set by TestClient.__enter__ for the duration of its block.
         self.portal: BlockingPortal | None = None
+        self.sessions = _SessionPortal()  # outside the block, see its docstring
         self.state: dict[str, Any] = {}
+
+    def session_portal(self) -> AbstractContextManager[BlockingPortal]:
+        """The portal a WebSocket session runs on: the block's, else the shared one."""
+        return nullcontext(self.portal) if self.portal is not None else self.sessions.use()
 
     def websocket_scope(
         self, url: httpx.URL, headers: httpx.Headers, subprotocols: list[str]
@@ -250,7 +299,9 @@ class _ASGITransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Run the app until it starts the response; the body streams from there."""
         with ExitStack() as stack:
-            portal = self.portal or stack.enter_context(start_blocking_portal())
+            portal = self.portal or stack.enter_context(
+                self.sessions.use() if self.sessions.is_open else start_blocking_portal()
+            )
             # httpx.Client refuses async bodies before they reach a transport.
             body = cast("httpx.SyncByteStream", request.stream)
             exchange = portal.call(_Exchange, self.app, self._scope(request), body)
@@ -388,7 +439,7 @@ class TestClient(httpx.Client):
         request = self.build_request("GET", url, headers=headers)
         scope = self._asgi.websocket_scope(request.url, request.headers, list(subprotocols or ()))
         return WebSocketTestSession(
-            self._asgi.app, scope, self._asgi.portal, self._asgi.raise_server_exceptions
+            self._asgi.app, scope, self._asgi.session_portal, self._asgi.raise_server_exceptions
         )
 
     def __enter__(self: _C) -> _C:

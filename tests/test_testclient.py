@@ -9,7 +9,9 @@ import anyio
 import httpx
 import pytest
 
+from microweb import App
 from microweb.testclient import TestClient
+from microweb.websockets import WebSocket
 
 if TYPE_CHECKING:
     from microweb.types import Message, Receive, Scope, Send
@@ -459,3 +461,45 @@ def test_requests_say_testclient_as_their_user_agent_unless_told_otherwise() -> 
     assert TestClient(app).get("/").text == "testclient"
     assert TestClient(app, headers={"User-Agent": "mine"}).get("/").text == "mine"
     assert TestClient(app).get("/", headers={"user-agent": "once"}).text == "once"
+
+
+# WebSocket sessions outside `with`
+
+
+def test_websocket_sessions_open_together_share_one_event_loop() -> None:
+    # A chat room: a handler sends to another session's WebSocket, an HTTP
+    # request to every member. Outside `with TestClient(app)` each session
+    # used to run on an event loop (a thread) of its own; a send into another
+    # loop's stream did not wake its reader, and the test waited forever.
+    app = App()
+    threads: list[int] = []
+    members: list[WebSocket] = []
+
+    async def say(text: str) -> None:
+        for member in members:
+            await member.send_text(text)
+
+    @app.websocket("/room")
+    async def room(websocket: WebSocket) -> None:
+        threads.append(threading.get_ident())
+        members.append(websocket)
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            await say(text)
+        members.remove(websocket)
+
+    @app.post("/say")
+    async def shout(text: str) -> None:
+        threads.append(threading.get_ident())
+        await say(text)
+
+    client = TestClient(app)
+    running = threading.active_count()
+    with client.websocket_connect("/room") as first, client.websocket_connect("/room") as second:
+        assert threads[0] == threads[1]  # checked before anything that could hang
+        second.send_text("hi")
+        assert (first.receive_text(), second.receive_text()) == ("hi", "hi")
+        assert client.post("/say", params={"text": "all"}).status_code == 200
+        assert threads[2] == threads[0]
+        assert (first.receive_text(), second.receive_text()) == ("all", "all")
+    assert threading.active_count() == running  # the last one out stopped the portal

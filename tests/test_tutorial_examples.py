@@ -51,10 +51,12 @@ from microweb.testclient import TestClient
 EXAMPLES = [
     "hello",
     "params",
+    "bodies",
     "coercion",
     "response_classes",
     "errors",
     "cookies",
+    "dependencies",
     "background",
     "forms",
     "stream",
@@ -115,7 +117,9 @@ def curl(client: TestClient, command: str) -> str:
     kwargs: dict[str, Any] = {"headers": headers}
     if data:
         kwargs["content"] = "&".join(data).encode()
-        headers.append(("content-type", "application/x-www-form-urlencoded"))
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            # curl's default for -d, unless -H gave one.
+            headers.append(("content-type", "application/x-www-form-urlencoded"))
     if fields or files:
         form: dict[str, list[str]] = {}
         for name, value in fields:
@@ -177,6 +181,28 @@ def test_python_blocks_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if block in files:  # the file's own code may use __file__
             module.__file__ = str(ROOT / files[block])
         exec(compile(block, f"{page.name} block {number}", "exec"), module.__dict__)
+
+
+def test_tests_the_pages_show_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A page may show tests of its own (dependencies.md's dependency_overrides):
+    # run them. An example file's tests (examples/testing.py) are run by pytest.
+    ran = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        files = {block for _, block in EXAMPLE_BLOCK.findall(text)}
+        module = ModuleType(f"docs_tutorial_tests_{page.stem.replace('-', '_')}")
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        for number, block in enumerate(PYTHON_BLOCK.findall(text), 1):
+            if "\ndef test_" in block and block not in files:
+                exec(compile(block, f"{page.name} block {number}", "exec"), module.__dict__)
+        for name, value in list(vars(module).items()):
+            if name.startswith("test_") and callable(value):
+                value()
+                ran.append(f"{page.name}::{name}")
+    assert ran == [
+        "dependencies.md::test_me_as_someone_else",
+        "dependencies.md::test_admin_without_a_token",
+    ]
 
 
 @pytest.fixture
