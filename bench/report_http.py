@@ -26,6 +26,7 @@ from typing import Any
 from bench import apps as registry
 from bench.tables import DASH, TIMES, apps_in, table
 
+BAR = 0.95  # issue 21: HTTP req/s under uvicorn, /plaintext and /json, >= 0.95x raw
 PEERS = [name for name in registry.APPS if name not in ("raw", "microweb")]
 STARVED = 0.85  # a server that got less of its core than this was competing with other work
 MEASURES = {
@@ -202,23 +203,22 @@ def target_rows(results: dict[str, Any]) -> list[list[str]]:
         if "raw" not in row or "microweb" not in row:
             continue
         for key, (label, higher) in MEASURES.items():
-            ratio = advantage(row["microweb"][key], row["raw"][key], higher)
+            # As fast as 0.95x raw: 0.95x its requests/s, 1/0.95x its CPU per request.
+            speed = advantage(row["microweb"][key], row["raw"][key], higher)
             spread = noise(row["raw"], key)
-            if ratio >= 0.95:
+            if speed >= BAR:
                 met = "**yes**"
-            elif spread is not None and ratio * (1 + spread) >= 0.95:
+            elif spread is not None and speed * (1 + spread) >= BAR:
                 met = "within raw's spread"
             else:
                 met = "**no**"
-            rows.append(
-                [
-                    f"uvicorn `{endpoint}`, {label}",
-                    f"≥ 0.95{TIMES} raw",
-                    f"{ratio:.2f}{TIMES} raw"
-                    + ("" if spread is None else f" (raw's spread ±{spread * 50:.0f} %)"),
-                    met,
-                ]
-            )
+            if higher:
+                target, measured = f"≥ {BAR}{TIMES} raw", f"{speed:.2f}{TIMES} raw"
+            else:
+                target, measured = f"≤ {1 / BAR:.2f}{TIMES} raw", f"{1 / speed:.2f}{TIMES} raw"
+            if spread is not None:
+                measured += f" (raw's spread ±{spread * 50:.0f} %)"
+            rows.append([f"uvicorn `{endpoint}`, {label}", target, measured, met])
     for key_name, server in (("http", "uvicorn"), ("http-granian", "granian")):
         for key, (label, _) in MEASURES.items():
             counted = {"ahead": 0, "level": 0, "behind": 0}

@@ -136,6 +136,11 @@ def test_the_report_judges_the_095_target_and_the_peers() -> None:
         "within raw's spread",
     )
     assert rows[("uvicorn `/json`, requests/s", f"≥ 0.95{x} raw")][1] == "**no**"
+    # The same bar for the CPU per request: at most 1/0.95 of raw's.
+    assert rows[("uvicorn `/plaintext`, server CPU µs/request", f"≤ 1.05{x} raw")] == (
+        f"1.09{x} raw (raw's spread ±10 %)",
+        "within raw's spread",
+    )
     assert rows[("uvicorn, every endpoint, requests/s", "ahead of every peer")] == (
         "ahead 1, level 0, behind 0",
         "**yes**",
