@@ -75,7 +75,9 @@ def verdicts(row: dict[str, dict[str, Any]], key: str, app: str = "microweb") ->
     if spread is None:
         return {}
     higher = MEASURES[key][1]
-    mine = row[app][key]
+    mine = row[app].get(key)
+    if not mine:
+        return {}
     found: dict[str, Any] = {"noise": spread}
     for name, figures in row.items():
         if name != app and figures.get(key):
@@ -153,18 +155,18 @@ def http_section(part: dict[str, Any], server: str) -> str:
         if any(f.get("statistic") == "median" for row in rows.values() for f in row.values())
         else "best"
     )
+    when = "over its rounds" if statistic == "median" else "in that round"
     out = [
         f"## Over HTTP: {SERVER_SETUP.get(server, server)} on one core, wrk on the other\n",
         f"{s['connections']} connections; the {statistic} of {s.get('rounds', 1)} interleaved "
         f"rounds of {s['duration']:g} s per app after {s['warmup']:g} s of warm-up"
         + (f", with the lowest{DASH}highest round" if statistic == "median" else "")
         + ". ⚠ marks runs with non-2xx answers or socket errors; † a server that used "
-        "less than 85 % of its core (the median round): either other work took the core, "
+        f"less than 85 % of its core ({when}): either other work took the core, "
         "or the load generator was the limit (wrk has one core: about 2.5 GB/s of large "
         "bodies), so the figure says less about the server. The server's CPU µs per "
         "request is its CPU time over the requests made, whatever else the machine did.\n",
-        figure_table(rows, "requests_per_second"),
-        figure_table(rows, "server_cpu_us_per_request"),
+        *(figure_table(rows, key) for key in MEASURES if _measured(rows, key)),
     ]
     judged = [verdict_table(rows, key) for key in MEASURES]
     if any(judged):
@@ -177,6 +179,10 @@ def http_section(part: dict[str, Any], server: str) -> str:
     out += [_simple(rows, "p99_ms", "p99 latency, ms", ".2f")]
     out += [_simple(rows, "server_rss_mib", "server peak RSS, MiB", ".0f")]
     return "\n".join(out)
+
+
+def _measured(rows: dict[str, dict[str, Any]], key: str) -> bool:
+    return any(figures.get(key) is not None for row in rows.values() for figures in row.values())
 
 
 def _simple(rows: dict[str, dict[str, Any]], key: str, label: str, digits: str) -> str:
@@ -203,6 +209,8 @@ def target_rows(results: dict[str, Any]) -> list[list[str]]:
         if "raw" not in row or "microweb" not in row:
             continue
         for key, (label, higher) in MEASURES.items():
+            if not (row["microweb"].get(key) and row["raw"].get(key)):
+                continue  # older results have no CPU per request
             # As fast as 0.95x raw: 0.95x its requests/s, 1/0.95x its CPU per request.
             speed = advantage(row["microweb"][key], row["raw"][key], higher)
             spread = noise(row["raw"], key)
