@@ -223,7 +223,9 @@ def load_once(
         used = cpu_used(before, server.thread_cpu())
         figures["server_cpu_share"] = used / (time.monotonic() - start)
         # What a request costs the server, however much of its core it got.
-        figures["server_cpu_us_per_request"] = used / max(figures["requests"], 1) * 1e6
+        # (None when no request completed in the round: a slow stream on a starved core.)
+        requests = figures["requests"]
+        figures["server_cpu_us_per_request"] = used / requests * 1e6 if requests else None
         figures["server_rss_mib"] = rss.peak_kib / 1024
         figures["waited_for_quiet_s"] = round(waited, 1)
         if not best or figures["server_cpu_share"] > best["server_cpu_share"]:
@@ -268,8 +270,9 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         values = [f[key] for f in runs if f[key] is not None]
         row[key] = statistics.median(values) if values else None
     for key in SPREAD:
-        row[f"{key}_min"] = min(f[key] for f in runs)
-        row[f"{key}_max"] = max(f[key] for f in runs)
+        values = [f[key] for f in runs if f[key] is not None]
+        row[f"{key}_min"] = min(values, default=None)
+        row[f"{key}_max"] = max(values, default=None)
     return {
         **row,
         "statistic": "median",
@@ -335,10 +338,9 @@ def _row(
             flag += f" (starved: {figures['server_cpu_share']:.0%} of its core)"
         low, high = figures["requests_per_second_min"], figures["requests_per_second_max"]
         spread = f" [{low:,.0f}-{high:,.0f}]" if low != high else ""
-        cells.append(
-            f"{name} {figures['requests_per_second']:,.0f}/s{spread} "
-            f"{figures['server_cpu_us_per_request']:.1f}us{flag}"
-        )
+        cpu = figures["server_cpu_us_per_request"]
+        cpu_text = "-" if cpu is None else f"{cpu:.1f}us"
+        cells.append(f"{name} {figures['requests_per_second']:,.0f}/s{spread} {cpu_text}{flag}")
     return f"{endpoint_name:<16} " + ", ".join(cells)
 
 

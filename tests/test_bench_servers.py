@@ -58,6 +58,20 @@ def test_an_app_figure_is_the_median_of_its_rounds_with_the_spread() -> None:
     assert len(row["rounds"]) == 5
 
 
+def test_a_round_with_no_request_done_has_no_cpu_per_request() -> None:
+    from bench.http_load import summary
+
+    runs = rounds((0, 0), (10, 300), (20, 200))
+    runs[0]["server_cpu_us_per_request"] = None  # as load_once leaves it
+    row = summary(runs)
+    assert row["server_cpu_us_per_request"] == 250
+    assert (row["server_cpu_us_per_request_min"], row["server_cpu_us_per_request_max"]) == (
+        200,
+        300,
+    )
+    assert row["requests_per_second"] == 10
+
+
 def endpoint_row(**apps: tuple[float, float, float]) -> dict[str, dict[str, Any]]:
     """{app: figures} from (median, lowest, highest) requests/s; the CPU mirrors it."""
     return {
