@@ -26,8 +26,8 @@ the http, websocket and idle parts; granian's figures are kept apart, as
 ``http-granian``, ``websocket-granian`` and ``idle-granian`` in results.json
 (the in-process WebSocket figures go with the uvicorn run). ``full`` runs
 inprocess, callgrind (raw and microweb, the endpoints whose work is the
-framework's), and http, websocket and idle under both servers, every app,
-and says how long it took.
+framework's), http and websocket under both servers and idle under uvicorn,
+every app, and says how long it took.
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ from bench.servers import SERVERS
 
 PARTS = ["inprocess", "scale", "callgrind", "http", "websocket", "memory", "idle"]
 SERVED = ("http", "websocket", "idle")  # the parts a server (--server) runs
-# python -m bench full: what issue 21's table needs, under both servers.
+# python -m bench full: what issue 21's table needs, under both servers (idle
+# memory under uvicorn only: issue 21 compares it with Starlette's there).
 FULL_PARTS = ["inprocess", "callgrind", "http", "websocket", "idle"]
+FULL_SERVERS = {"idle": ["uvicorn"]}
 # Its callgrind endpoints: every one whose work is the framework's. The files,
 # /sse and /static/* spend their time in worker threads and the kernel, and
 # take minutes each under valgrind.
@@ -189,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     for part in parts:
         if part == "report":
             continue
-        for server in args.server if part in SERVED else ["uvicorn"]:
+        servers = args.server if part in SERVED else ["uvicorn"]
+        if args.full:
+            servers = FULL_SERVERS.get(part, servers)
+        for server in servers:
             key = result_key(part, server)
             print(f"{key}:", flush=True)
             start = time.monotonic()

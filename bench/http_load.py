@@ -61,7 +61,7 @@ class Settings:
     warmup_requests: int = 100  # and before that, requests one after another
     connections: int = 64
     min_cpu_share: float = 0.85  # of the server's core, below which a run is made again
-    retries: int = 3
+    retries: int = 1  # the median of 5 rounds takes care of a disturbed one
     max_quiet_wait: float = 120.0  # before a run, for other work on the machine to end
 
     @classmethod
@@ -207,16 +207,18 @@ def load_once(
 ) -> dict[str, Any]:
     """One wrk run against ``server``, tried again while the server was starved.
 
-    The machine is shared: before the run we wait (a while) for it to be
-    idle. Under wrk's load the server is busy all the time: it should use
-    its whole core. When it got less than ``settings.min_cpu_share`` of it,
+    Under wrk's load the server is busy all the time: it should use its
+    whole core. When it got less than ``settings.min_cpu_share`` of it,
     something else on the machine took the core (or wrk's), and the run
-    measured the noise; it is made again, at most ``settings.retries``
-    times, and the best kept. The share is in the figures either way.
+    measured the noise; it is made again once the machine is idle (we wait
+    a while), at most ``settings.retries`` times, and the best kept. The
+    share is in the figures either way.
     """
     best: dict[str, Any] = {}
-    for _ in range(1 + settings.retries):
-        waited = wait_for_quiet(max_wait=settings.max_quiet_wait) if settings.retries else 0.0
+    for attempt in range(1 + settings.retries):
+        waited = 0.0
+        if attempt:
+            waited = wait_for_quiet(max_wait=settings.max_quiet_wait)
         before, start = server.thread_cpu(), time.monotonic()
         with RssSampler(server.pid, interval=0.05) as rss:
             figures = parse_wrk(wrk(server, target, settings.duration, settings, script))
@@ -256,6 +258,8 @@ def load_endpoint(
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     order = list(servers)
     for number in range(settings.rounds):
+        if settings.retries:  # the machine is shared: wait (a while) for it to be idle
+            wait_for_quiet(max_wait=settings.max_quiet_wait)
         shift = number % len(order)
         for name in order[shift:] + order[:shift]:
             target, script = targets[name]
