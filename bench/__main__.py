@@ -3,7 +3,7 @@
     python -m bench                     everything (about 30 minutes)
     python -m bench --quick             a smoke run of everything (well under a minute)
     python -m bench full                what issue 21's table needs, uvicorn and granian
-                                        (about 25 minutes; --quick: about 3)
+                                        (25-30 minutes; --quick: about 4)
     python -m bench inprocess scale     some parts only (the others' results are kept)
     python -m bench callgrind --app microweb --endpoint /plaintext
     python -m bench http --app microweb --app starlette --endpoint /json
