@@ -242,3 +242,33 @@ def test_websockets_over_granian() -> None:
     for kind in ("echo", "push"):
         assert sorted(part["messages_per_second"][kind]) == ["microweb", "raw"]
         assert all(v > 0 for v in part["server_cpu_us_per_message"][kind].values())
+
+
+def test_rounds_interleave_the_apps_and_wait_for_quiet_once_a_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import http_load
+
+    calls: list[str] = []
+    monkeypatch.setattr(http_load, "warm_up", lambda server, target, count: None)
+
+    def wait_for_quiet(max_wait: float) -> float:
+        calls.append("quiet")
+        return 0.0
+
+    monkeypatch.setattr(http_load, "wait_for_quiet", wait_for_quiet)
+
+    def load_once(server: str, target: object, settings: object, script: object) -> Any:
+        calls.append(server)
+        return rounds((100, 10))[0]
+
+    monkeypatch.setattr(http_load, "load_once", load_once)
+    servers: Any = {"raw": "raw", "microweb": "microweb"}
+    targets: Any = {"raw": (None, None), "microweb": (None, None)}
+    row = http_load.load_endpoint(servers, targets, http_load.Settings(rounds=3))
+    assert calls == [
+        *("quiet", "raw", "microweb"),
+        *("quiet", "microweb", "raw"),
+        *("quiet", "raw", "microweb"),
+    ]
+    assert len(row["raw"]["rounds"]) == 3
