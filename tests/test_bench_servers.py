@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import require_module
+from conftest import require_module
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMES = "\u00d7"  # the multiplication sign of the tables
