@@ -1,17 +1,25 @@
-"""Over HTTP: uvicorn on one core, wrk on the other, 127.0.0.1 only.
+"""Over HTTP: uvicorn or granian on one core, wrk on the other, 127.0.0.1 only.
 
-Every app is served at once, each by its own uvicorn (httptools, uvloop, one
-worker, no access log) pinned to core 0; only the one under load does any
-work. Each served app first passes the correctness check over HTTP (a wrong
-answer voids its figures). Then, endpoint by endpoint, ``wrk`` pinned to
-core 1 (one thread, 64 connections) warms every app up for 3 s, then loads
-each app for 4 s in each of 3 rounds, the apps' order rotating from round to
-round; an app's figure is its best round (req/s and that round's 99th
-percentile latency), with the server's peak RSS over the rounds. The best,
-not the median: the machine is shared, and other work can only slow a
-server down, so the best round is the one least disturbed. Any non-2xx
-answer or socket error is reported next to the figure. In all, 7 apps x 8
-endpoints x 15 s: about 15 to 20 minutes.
+Every app is served at once, each by its own server (``servers.serve``:
+uvicorn with httptools and uvloop, or granian's ASGI interface, one worker,
+no access log) pinned to core 0; only the one under load does any work.
+Each served app first passes the correctness check over HTTP (a wrong
+answer voids its figures). Then, endpoint by endpoint, every app is warmed
+up (``warmup_requests`` requests one after another on one connection:
+whatever is built lazily gets built, the files are in the page cache), and
+``wrk`` pinned to core 1 (one thread, 64 connections) loads each app for
+``duration`` seconds in each of ``rounds`` rounds (5), the apps' order
+rotating from round to round.
+
+An app's figures are the **median** over its rounds, with the spread (the
+lowest and the highest round) beside it, for requests/s and for the
+server's CPU µs per request (the CPU time of the process running the app,
+thread by thread from /proc, over the requests wrk made). The report
+judges "ahead" only where a difference is larger than the raw app's own
+spread over the same rounds (``bench.report_http``). Any non-2xx answer or
+socket error is reported next to the figure. In all, 7 apps x 12
+endpoints x 5 rounds of 1 s: about 7 minutes per server
+(``Settings().seconds()``).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import dataclasses
 import http.client
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -34,26 +43,34 @@ from bench.servers import (
     CLIENT_CORE,
     RssSampler,
     Server,
-    cpu_seconds,
+    cpu_used,
     pinned,
     serve,
     wait_for_quiet,
 )
 
+# The figures summarised over rounds: the median, with the lowest and highest beside it.
+SPREAD = ("requests_per_second", "server_cpu_us_per_request")
+
 
 @dataclass
 class Settings:
-    duration: float = 4.0  # one round of one app
-    rounds: int = 3
-    warmup: float = 3.0
+    duration: float = 1.0  # one round of one app, whole seconds (wrk's unit)
+    rounds: int = 5
+    warmup: float = 0.0  # seconds of wrk per app and endpoint before the rounds (0: none)
+    warmup_requests: int = 100  # and before that, requests one after another
     connections: int = 64
     min_cpu_share: float = 0.85  # of the server's core, below which a run is made again
-    retries: int = 3
+    retries: int = 1  # the median of 5 rounds takes care of a disturbed one
     max_quiet_wait: float = 120.0  # before a run, for other work on the machine to end
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(duration=1.0, rounds=1, warmup=0.0, connections=16, retries=0)
+        return cls(duration=1.0, rounds=1, warmup_requests=5, connections=16, retries=0)
+
+    def seconds(self, apps: int, endpoints: int) -> float:
+        """How long the loads take at least (no retries, no waiting for quiet)."""
+        return apps * endpoints * (self.warmup + self.rounds * max(1, round(self.duration)))
 
 
 def fetch(server: Server, target: Endpoint) -> tuple[int, str | None, str | None, bytes]:
@@ -84,6 +101,19 @@ def made_to(server: Server, target: Endpoint) -> Endpoint:
     if status != 200 or etag is None:
         raise LookupError(f"GET {target.etag_of} answered {status} with no ETag")
     return with_etag(target, etag)
+
+
+def warm_up(server: Server, target: Endpoint, count: int) -> None:
+    """``count`` requests of ``target`` to ``server``, one after another, on one connection."""
+    request = target.request
+    headers = {k.decode(): v.decode() for k, v in request.headers}
+    connection = server.connection()
+    try:
+        for _ in range(count):
+            connection.request(request.method, request.target, request.body or None, headers)
+            connection.getresponse().read()
+    finally:
+        connection.close()
 
 
 def check_over_http(server: Server) -> list[str]:
@@ -177,24 +207,27 @@ def load_once(
 ) -> dict[str, Any]:
     """One wrk run against ``server``, tried again while the server was starved.
 
-    The machine is shared: before the run we wait (a while) for it to be
-    idle. Under wrk's load the server is busy all the time: it should use
-    its whole core. When it got less than ``settings.min_cpu_share`` of it,
+    Under wrk's load the server is busy all the time: it should use its
+    whole core. When it got less than ``settings.min_cpu_share`` of it,
     something else on the machine took the core (or wrk's), and the run
-    measured the noise; it is made again, at most ``settings.retries``
-    times, and the best kept. The share is in the figures either way.
+    measured the noise; it is made again once the machine is idle (we wait
+    a while), at most ``settings.retries`` times, and the best kept. The
+    share is in the figures either way.
     """
     best: dict[str, Any] = {}
-    for _ in range(1 + settings.retries):
-        waited = wait_for_quiet(max_wait=settings.max_quiet_wait) if settings.retries else 0.0
-        pid = server.process.pid
-        before, start = cpu_seconds(pid), time.monotonic()
-        with RssSampler(pid, interval=0.05) as rss:
+    for attempt in range(1 + settings.retries):
+        waited = 0.0
+        if attempt:
+            waited = wait_for_quiet(max_wait=settings.max_quiet_wait)
+        before, start = server.thread_cpu(), time.monotonic()
+        with RssSampler(server.pid, interval=0.05) as rss:
             figures = parse_wrk(wrk(server, target, settings.duration, settings, script))
-        used = cpu_seconds(pid) - before
+        used = cpu_used(before, server.thread_cpu())
         figures["server_cpu_share"] = used / (time.monotonic() - start)
         # What a request costs the server, however much of its core it got.
-        figures["server_cpu_us_per_request"] = used / max(figures["requests"], 1) * 1e6
+        # (None when no request completed in the round: a slow stream on a starved core.)
+        requests = figures["requests"]
+        figures["server_cpu_us_per_request"] = used / requests * 1e6 if requests else None
         figures["server_rss_mib"] = rss.peak_kib / 1024
         figures["waited_for_quiet_s"] = round(waited, 1)
         if not best or figures["server_cpu_share"] > best["server_cpu_share"]:
@@ -209,7 +242,7 @@ def load_endpoint(
     targets: dict[str, tuple[Endpoint, Path | None]],
     settings: Settings,
 ) -> dict[str, dict[str, Any]]:
-    """Each server's figures for ``target``: the best of interleaved rounds.
+    """Each server's figures for ``target``: the median of interleaved rounds.
 
     Every app warms up, then each round loads every app once, in a rotating
     order, so that a burst of noise from elsewhere on the machine lands on
@@ -218,30 +251,45 @@ def load_endpoint(
     app's ETag) and its wrk script.
     """
     for name, server in servers.items():
+        target, script = targets[name]
+        warm_up(server, target, settings.warmup_requests)
         if settings.warmup > 0:
-            target, script = targets[name]
             wrk(server, target, settings.warmup, settings, script)
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     order = list(servers)
     for number in range(settings.rounds):
+        if settings.retries:  # the machine is shared: wait (a while) for it to be idle
+            wait_for_quiet(max_wait=settings.max_quiet_wait)
         shift = number % len(order)
         for name in order[shift:] + order[:shift]:
             target, script = targets[name]
             rounds[name].append(load_once(servers[name], target, settings, script))
-    row = {}
-    for name, runs in rounds.items():
-        best = max(runs, key=lambda f: f["requests_per_second"])
-        row[name] = {
-            **best,
-            "non_2xx": sum(f["non_2xx"] for f in runs),
-            "socket_errors": sum(f["socket_errors"] for f in runs),
-            "server_rss_mib": max(f["server_rss_mib"] for f in runs),
-            "rounds": runs,
-        }
-    return row
+    return {name: summary(runs) for name, runs in rounds.items()}
 
 
-def measure(names: list[str], settings: Settings, only: list[str] | None = None) -> dict[str, Any]:
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One app's figures over its rounds: medians, the spread of ``SPREAD``, the rounds."""
+    row: dict[str, Any] = {}
+    for key in ("p50_ms", "p99_ms", "server_cpu_share", *SPREAD):
+        values = [f[key] for f in runs if f[key] is not None]
+        row[key] = statistics.median(values) if values else None
+    for key in SPREAD:
+        values = [f[key] for f in runs if f[key] is not None]
+        row[f"{key}_min"] = min(values, default=None)
+        row[f"{key}_max"] = max(values, default=None)
+    return {
+        **row,
+        "statistic": "median",
+        "non_2xx": sum(f["non_2xx"] for f in runs),
+        "socket_errors": sum(f["socket_errors"] for f in runs),
+        "server_rss_mib": max(f["server_rss_mib"] for f in runs),
+        "rounds": runs,
+    }
+
+
+def measure(
+    names: list[str], settings: Settings, only: list[str] | None = None, server: str = "uvicorn"
+) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     table: dict[str, dict[str, dict[str, Any]]] = {}
@@ -250,21 +298,21 @@ def measure(names: list[str], settings: Settings, only: list[str] | None = None)
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         servers: dict[str, Server] = {}
         for name in names:
-            server = stack.enter_context(serve(name))
-            problems[name] = check_over_http(server)
-            idle_rss[name] = server.rss_kib()
+            served = stack.enter_context(serve(name, server=server))
+            problems[name] = check_over_http(served)
+            idle_rss[name] = served.rss_kib()
             if problems[name]:
                 print(f"  {name}: FAILED the correctness check over HTTP, no figures:")
                 for line in problems[name]:
                     print(f"    {line}")
             else:
-                servers[name] = server
+                servers[name] = served
         for target in endpoints():
             if only and target.name not in only:
                 continue
             made = {
-                name: made_to(server, target)
-                for name, server in servers.items()
+                name: made_to(served, target)
+                for name, served in servers.items()
                 if supported(name, target)
             }
             chosen = {name: (m, wrk_script(m, Path(tmp))) for name, m in made.items()}
@@ -273,8 +321,9 @@ def measure(names: list[str], settings: Settings, only: list[str] | None = None)
             print("  " + _row(target.name, table[target.name]))
         # Not a wrong answer, but worth a look: what a server logged under load
         # (wrk cuts its connections when a run ends, mid-stream for /stream and /sse).
-        logs = {name: server.errors().strip()[-2000:] for name, server in servers.items()}
+        logs = {name: served.errors().strip()[-2000:] for name, served in servers.items()}
     return {
+        "server": server,
         "settings": settings.__dict__,
         "problems": problems,
         "server_logs": {name: text for name, text in logs.items() if text},
@@ -291,18 +340,22 @@ def _row(
         flag = " (ERRORS)" if figures["non_2xx"] or figures["socket_errors"] else ""
         if figures["server_cpu_share"] < settings_min_share:
             flag += f" (starved: {figures['server_cpu_share']:.0%} of its core)"
-        p99 = figures["p99_ms"]
-        cells.append(
-            f"{name} {figures['requests_per_second']:,.0f}/s p99 "
-            f"{p99 if p99 is not None else float('nan'):.1f}ms{flag}"
-        )
+        low, high = figures["requests_per_second_min"], figures["requests_per_second_max"]
+        spread = f" [{low:,.0f}-{high:,.0f}]" if low != high else ""
+        cpu = figures["server_cpu_us_per_request"]
+        cpu_text = "-" if cpu is None else f"{cpu:.1f}us"
+        cells.append(f"{name} {figures['requests_per_second']:,.0f}/s{spread} {cpu_text}{flag}")
     return f"{endpoint_name:<16} " + ", ".join(cells)
 
 
 def run(
-    names: list[str], quick: bool, only: list[str] | None = None, busy: bool = False
+    names: list[str],
+    quick: bool,
+    only: list[str] | None = None,
+    busy: bool = False,
+    server: str = "uvicorn",
 ) -> dict[str, Any]:
     settings = Settings.quick() if quick else Settings()
     if busy:  # never quiet: no waiting, no retries; read the server's CPU per request
         settings.retries, settings.max_quiet_wait = 0, 0
-    return measure(names, settings, only)
+    return measure(names, settings, only, server)

@@ -1,10 +1,11 @@
 """Memory per idle connection: 1,000 idle WebSockets, 1,000 idle SSE clients.
 
-For each app and each kind, a fresh uvicorn (``servers.serve``, pinned to
-core 0, 127.0.0.1 only) is warmed up (a few connections of the kind opened
-and closed, so what is built lazily is built), its VmRSS read as the
-baseline; then a client process pinned to core 1 opens the connections, in
-batches of 100, and holds them:
+For each app and each kind, a fresh server (``servers.serve``: uvicorn or
+granian, one worker, pinned to core 0, 127.0.0.1 only) is warmed up (a few
+connections of the kind opened and closed, so what is built lazily is
+built), its VmRSS read as the baseline (granian's: its worker's); then a
+client process pinned to core 1 opens the connections, in batches of 100,
+and holds them:
 
 - ``ws``: ``/ws/echo``, one round trip each (the handler is then waiting in
   ``receive``), compression off (permessage-deflate keeps a zlib state per
@@ -34,7 +35,7 @@ import time
 from typing import Any
 
 from bench.endpoints import PUSH_MESSAGE, SSE_IDLE, WEBSOCKET_ECHO
-from bench.servers import CLIENT_CORE, HOST, ROOT, Server, pinned, read_rss_kib, serve
+from bench.servers import CLIENT_CORE, HOST, ROOT, Server, pinned, serve
 
 KINDS = ("ws", "sse")
 BATCH = 100
@@ -82,11 +83,11 @@ async def _hold(port: int, kind: str, count: int) -> None:
         # Hold them until the harness has read the server's memory (a line on stdin).
         await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), 120)
     finally:
-        for connection in held:
-            if kind == "ws":
-                await connection.close()
-            else:
-                connection.close()
+        if kind == "ws":  # the closing handshakes at once, not one after another
+            await asyncio.wait_for(asyncio.gather(*(ws.close() for ws in held)), 60)
+        else:
+            for writer in held:
+                writer.close()
 
 
 def _client_main(argv: list[str]) -> None:
@@ -138,7 +139,7 @@ def hold(server: Server, kind: str, count: int) -> tuple[int | None, str]:
         time.sleep(0.5)  # let the server settle, then take the highest of a few samples
         rss = 0
         for _ in range(5):
-            rss = max(rss, read_rss_kib(server.process.pid))
+            rss = max(rss, server.rss_kib())
             time.sleep(0.1)
         return rss, ""
     finally:
@@ -161,12 +162,12 @@ def _stderr(client: subprocess.Popen[str]) -> str:
     return err.strip()[-500:]
 
 
-def idle_test(app: str, kind: str, count: int) -> dict[str, Any]:
-    with serve(app) as server:
-        warm, problem = hold(server, kind, 20)
+def idle_test(app: str, kind: str, count: int, server: str = "uvicorn") -> dict[str, Any]:
+    with serve(app, server=server) as served:
+        warm, problem = hold(served, kind, 20)
         time.sleep(0.5)
-        baseline = server.rss_kib()
-        rss, problem = hold(server, kind, count) if warm is not None else (None, problem)
+        baseline = served.rss_kib()
+        rss, problem = hold(served, kind, count) if warm is not None else (None, problem)
     if rss is None:
         return {"problems": [f"{app} idle {problem}"]}
     return {
@@ -178,21 +179,21 @@ def idle_test(app: str, kind: str, count: int) -> dict[str, Any]:
     }
 
 
-def run(names: list[str], quick: bool) -> dict[str, Any]:
+def run(names: list[str], quick: bool, server: str = "uvicorn") -> dict[str, Any]:
     count = 100 if quick else 1000
     raise_fd_limit(count + 256)
     table: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
     for name in names:
         cells = []
         for kind in KINDS:
-            figures = idle_test(name, kind, count)
+            figures = idle_test(name, kind, count, server)
             table[kind][name] = figures
             for problem in figures["problems"]:
                 print(f"    {problem}")
             if not figures["problems"]:
                 cells.append(f"{kind} {figures['kib_per_connection']:.1f} KiB/connection")
-        print(f"  {name:<11} {count} idle: " + ", ".join(cells))
-    return {"connections": count, **table}
+        print(f"  {name:<11} {count} idle over {server}: " + ", ".join(cells))
+    return {"server": server, "connections": count, **table}
 
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ def download_test(app: str, clients: int) -> dict[str, Any]:
     with serve(app) as server:
         _warm_up(server)
         baseline = server.rss_kib()
-        with RssSampler(server.process.pid) as rss:
+        with RssSampler(server.pid) as rss:
             result = _client(server, "download", "--clients", str(clients))
         problems = []
         if result["statuses"] != [200] or result["sizes"] != [BIG_FILE_SIZE]:
@@ -185,7 +185,7 @@ def upload_test(app: str, size: int) -> dict[str, Any]:
     with serve(app) as server:
         _warm_up(server)
         baseline = server.rss_kib()
-        with RssSampler(server.process.pid) as rss:
+        with RssSampler(server.pid) as rss:
             result = _client(server, "upload", "--size", str(size))
         problems = []
         expected = {"size": size}

@@ -18,39 +18,56 @@ def _ratio_rows(rows: dict[str, dict[str, float]], fmt: str, unit: str) -> list[
     return ratio_rows(rows, lambda v: f"{v:{fmt}}", 2, lambda kind: f"{kind} ({unit})")
 
 
-def websocket_section(part: dict[str, Any]) -> str:
-    settings = part["settings"]
+SERVED_WEBSOCKETS = {
+    "uvicorn": "uvicorn (websockets-sansio, one worker, core 0)",
+    "granian": "granian (its own WebSockets, one worker, one runtime thread, core 0)",
+}
+
+
+def websocket_section(parts: list[dict[str, Any]]) -> str:
+    """The WebSocket section from the ``websocket`` part and ``websocket-granian``'s."""
+    out = ["## WebSockets: echo round trips and server push\n"]
+    for part in parts:
+        settings = part["settings"]
+        if "inprocess" in part:
+            out.append(
+                f"In-process: CPU µs per message ({TIMES} raw; lower is better), the median "
+                f"of {settings['rounds']} interleaved rounds, one connection of "
+                f"{settings['echo_messages']:,} sequential round trips (echo) or "
+                f"{settings['push_messages']:,} pushed texts (push) per sample.\n"
+            )
+            rows = part["inprocess"]["us_per_message"]
+            out.append(
+                _table(["in-process", *_names(rows)], _ratio_rows(rows, ".2f", "µs/message"))
+            )
+        for server, setup in SERVED_WEBSOCKETS.items():
+            if server in part:
+                out.append(_served(part[server], settings, server, setup))
+    return "\n".join(out)
+
+
+def _served(figures: dict[str, Any], settings: dict[str, Any], server: str, setup: str) -> str:
+    rows = figures["messages_per_second"]
     out = [
-        "## WebSockets: echo round trips and server push\n",
-        f"In-process: CPU µs per message ({TIMES} raw; lower is better), the median of "
-        f"{settings['rounds']} interleaved rounds, one connection of "
-        f"{settings['echo_messages']:,} sequential round trips (echo) or "
-        f"{settings['push_messages']:,} pushed texts (push) per sample.\n",
+        f"\nOver {setup} with the `websockets` client on core 1, compression off: messages "
+        f"per second ({TIMES} raw; higher is better), the best of {settings['http_rounds']} "
+        f"interleaved rounds of {settings['http_echo_messages']:,} round trips / "
+        f"{settings['http_push_messages']:,} pushed texts.\n",
+        _table([f"over {server}", *_names(rows)], _ratio_rows(rows, ",.0f", "messages/s")),
     ]
-    rows = part["inprocess"]["us_per_message"]
-    out.append(_table(["in-process", *_names(rows)], _ratio_rows(rows, ".2f", "µs/message")))
-    if "uvicorn" in part:
-        rows = part["uvicorn"]["messages_per_second"]
+    cpu = figures.get("server_cpu_us_per_message")
+    if cpu:
         out += [
-            f"\nOver uvicorn (websockets-sansio, one worker, core 0) with the `websockets` "
-            f"client on core 1, compression off: messages per second ({TIMES} raw; higher is "
-            f"better), the best of {settings['http_rounds']} interleaved rounds of "
-            f"{settings['http_echo_messages']:,} round trips / "
-            f"{settings['http_push_messages']:,} pushed texts.\n",
-            _table(["over uvicorn", *_names(rows)], _ratio_rows(rows, ",.0f", "messages/s")),
+            f"\nThe server's CPU time per message over {server} (the median over rounds; "
+            f"{TIMES} raw, lower is better): what a message costs the server whatever "
+            "else the machine was doing.\n",
+            _table(["server CPU", *_names(cpu)], _ratio_rows(cpu, ".2f", "µs/message")),
         ]
-        cpu = part["uvicorn"].get("server_cpu_us_per_message")
-        if cpu:
-            out += [
-                "\nThe server's CPU time per message over uvicorn (the median over rounds; "
-                f"{TIMES} raw, lower is better): what a message costs the server whatever "
-                "else the machine was doing.\n",
-                _table(["server CPU", *_names(cpu)], _ratio_rows(cpu, ".2f", "µs/message")),
-            ]
     return "\n".join(out)
 
 
 def idle_section(part: dict[str, Any]) -> str:
+    server = part.get("server", "uvicorn")
     kinds = {"ws": "WebSockets (`/ws/echo`)", "sse": "SSE clients (`/sse/idle`)"}
     names = [n for n in registry.APPS if any(n in part.get(k, {}) for k in kinds)]
     body = []
@@ -69,8 +86,10 @@ def idle_section(part: dict[str, Any]) -> str:
         body.append([f"{part['connections']:,} idle {label}", *cells])
     return "\n".join(
         [
-            "## Memory per idle connection: server RSS growth, KiB per connection\n",
-            "A fresh uvicorn per app and kind, warmed up; the growth of its VmRSS with every "
+            "## Memory per idle connection: server RSS growth, KiB per connection"
+            + (f", under {server}" if server != "uvicorn" else "")
+            + "\n",
+            f"A fresh {server} per app and kind, warmed up; the growth of its VmRSS with every "
             f"connection open and idle, over the baseline, divided by the connections "
             f"({TIMES} raw).\n",
             _table(["KiB per connection", *names], body),
@@ -80,11 +99,13 @@ def idle_section(part: dict[str, Any]) -> str:
 
 def problems(results: dict[str, Any]) -> list[str]:
     found = []
-    ws = results.get("websocket", {})
-    for where in ("inprocess", "uvicorn"):
-        for lines in ws.get(where, {}).get("problems", {}).values():
-            found += [f"websocket: {line}" for line in lines]
-    for kind in ("ws", "sse"):
-        for figures in results.get("idle", {}).get(kind, {}).values():
-            found += [f"idle: {line}" for line in figures.get("problems", [])]
+    for key in ("websocket", "websocket-granian"):
+        ws = results.get(key, {})
+        for where in ("inprocess", *SERVED_WEBSOCKETS):
+            for lines in ws.get(where, {}).get("problems", {}).values():
+                found += [f"{key}: {line}" for line in lines]
+    for key in ("idle", "idle-granian"):
+        for kind in ("ws", "sse"):
+            for figures in results.get(key, {}).get(kind, {}).values():
+                found += [f"{key}: {line}" for line in figures.get("problems", [])]
     return found

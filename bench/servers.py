@@ -1,15 +1,27 @@
-"""Serving a benchmark app with uvicorn on 127.0.0.1, pinned to one core.
+"""Serving a benchmark app with uvicorn or granian on 127.0.0.1, pinned to one core.
 
-``serve()`` starts ``uvicorn --factory bench.apps.<app>:create_app`` with
-httptools and uvloop, one worker, no access log, under ``taskset -c 0`` (the
-load generator gets the other core), waits until it accepts connections,
-and stops it (SIGTERM, then SIGKILL after 10 s) when the block ends.
+``serve(app, server=...)`` starts the app's factory (``bench.apps.<app>:create_app``)
+under ``taskset -c 0`` (the load generator gets the other core), waits until it
+answers HTTP, and stops it (SIGTERM, then SIGKILL after 10 s) when the block
+ends. The two servers are set up to match, one worker each, no access log:
+
+- **uvicorn**: ``--loop uvloop --http httptools --workers 1``; the app runs in
+  the process uvicorn starts.
+- **granian** (its ASGI interface, which runs the lifespan): ``--workers 1
+  --runtime-mode st --runtime-threads 1 --blocking-threads 1 --loop uvloop
+  --http 1``: one worker process with one single-threaded Rust runtime and
+  one Python thread running the app on uvloop, HTTP/1.1 only (what uvicorn
+  speaks). Granian's main process only supervises: the worker it starts
+  runs the app, inherits the core it is pinned to, and is what
+  ``Server.pid`` names, so the CPU time and RSS read are the worker's.
+
 ``RssSampler`` reads the server's VmRSS from /proc in a thread.
 """
 
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import os
 import shutil
 import signal
@@ -27,6 +39,7 @@ from pathlib import Path
 from bench import apps as registry
 
 HOST = "127.0.0.1"  # loopback only: the machine's rules, and the point of the test
+SERVERS = ("uvicorn", "granian")
 SERVER_CORE = 0
 CLIENT_CORE = 1
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,18 +59,48 @@ def free_port() -> int:
         return port
 
 
+def installed(server: str) -> bool:
+    """Whether ``server`` (one of ``SERVERS``) is importable here."""
+    return importlib.util.find_spec(server) is not None
+
+
+def command(server: str, app: str, port: int) -> list[str]:
+    """The command that serves ``app`` on ``port`` with ``server``, one worker."""
+    where = ["--host", HOST, "--port", str(port)]
+    if server == "uvicorn":
+        return [
+            *(sys.executable, "-m", "uvicorn", "--factory", registry.factory(app), *where),
+            *("--loop", "uvloop", "--http", "httptools", "--workers", "1"),
+            *("--no-access-log", "--log-level", "warning"),
+        ]
+    if server == "granian":
+        return [
+            *(sys.executable, "-m", "granian", "--interface", "asgi", "--factory", *where),
+            *("--workers", "1", "--runtime-mode", "st", "--runtime-threads", "1"),
+            *("--blocking-threads", "1", "--loop", "uvloop", "--http", "1"),
+            *("--no-access-log", "--log-level", "warning", registry.factory(app)),
+        ]
+    raise ValueError(f"unknown server {server!r}; expected one of {', '.join(SERVERS)}")
+
+
 @dataclass
 class Server:
     app: str
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    kind: str = "uvicorn"  # one of SERVERS
+    pid: int = 0  # the process that runs the app (granian's worker), known once it answers
 
     def connection(self, timeout: float = 30) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(HOST, self.port, timeout=timeout)
 
     def rss_kib(self) -> int:
-        return read_rss_kib(self.process.pid)
+        return read_rss_kib(self.pid)
+
+    def thread_cpu(self) -> dict[int, int]:
+        """On-CPU ns so far of each thread of the process that runs the app (``thread_cpu``)."""
+        return thread_cpu(self.pid)
 
     def url(self, path: str) -> str:
         return f"http://{HOST}:{self.port}{path}"
@@ -68,38 +111,20 @@ class Server:
 
 
 @contextmanager
-def serve(app: str, port: int | None = None, core: int = SERVER_CORE) -> Iterator[Server]:
+def serve(
+    app: str, port: int | None = None, core: int = SERVER_CORE, server: str = "uvicorn"
+) -> Iterator[Server]:
+    """``app`` served by ``server`` (uvicorn or granian) on 127.0.0.1, pinned to ``core``."""
     port = port or free_port()
-    command = pinned(
-        core,
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            registry.factory(app),
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-    )
+    argv = pinned(core, command(server, app, port))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}
-    with tempfile.NamedTemporaryFile(prefix=f"uvicorn-{app}-", suffix=".log", delete=False) as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    server = Server(app, port, process, Path(log.name))
+    log_name = f"{server}-{app}-"
+    with tempfile.NamedTemporaryFile(prefix=log_name, suffix=".log", delete=False) as log:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
+    served = Server(app, port, process, Path(log.name), server)
     try:
-        _wait_until_up(server)
-        yield server
+        _wait_until_up(served)
+        yield served
     finally:
         stop(process)
 
@@ -115,27 +140,71 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_until_up(server: Server, timeout: float = 60) -> None:
+    """Wait until ``server`` answers ``GET /plaintext``; then set ``server.pid``.
+
+    An accepted connection is not enough: granian's main process listens
+    before its worker has built the app.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"uvicorn serving {server.app} exited:\n{server.errors()[-3000:]}")
+            raise RuntimeError(
+                f"{server.kind} serving {server.app} exited:\n{server.errors()[-3000:]}"
+            )
+        connection = server.connection(timeout=max(deadline - time.monotonic(), 0.1))
         try:
-            with closing(socket.create_connection((HOST, server.port), timeout=1)):
-                return
-        except OSError:
+            connection.request("GET", "/plaintext")
+            connection.getresponse().read()
+        except (OSError, http.client.HTTPException):
             time.sleep(0.05)
-    raise TimeoutError(f"uvicorn serving {server.app} did not accept connections in {timeout} s")
+            continue
+        finally:
+            connection.close()
+        server.pid = _app_process(server)
+        return
+    raise TimeoutError(f"{server.kind} serving {server.app} did not answer in {timeout} s")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` and all its threads so far (0 once gone)."""
+def _app_process(server: Server) -> int:
+    """The pid of the process that runs the app: granian's one worker, else the server's."""
+    pid = server.process.pid
+    if server.kind != "granian":
+        return pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    if len(children) != 1:
+        raise RuntimeError(f"granian serving {server.app}: {len(children)} workers, not 1")
+    return int(children[0])
+
+
+def thread_cpu(pid: int) -> dict[int, int]:
+    """Thread id -> nanoseconds on a CPU so far, for each live thread of process ``pid``.
+
+    From ``/proc/<pid>/task/<tid>/schedstat`` (ns), not the clock ticks of
+    ``/proc/<pid>/stat`` (10 ms: too coarse for a round of a second or for a
+    few WebSocket messages). Read it before and after, and take ``cpu_used``.
+    """
+    found = {}
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        tids = os.listdir(f"/proc/{pid}/task")
     except FileNotFoundError:
-        return 0.0
-    # Fields 14 and 15 of proc(5) (utime, stime); fields[0] here is field 3.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return {}
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as stat:
+                found[int(tid)] = int(stat.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread ended meanwhile
+    return found
+
+
+def cpu_used(before: dict[int, int], after: dict[int, int]) -> float:
+    """Seconds of CPU the threads used between two ``thread_cpu`` readings.
+
+    Counted thread by thread, over the threads alive at the end: a worker
+    thread that ended in between (an idle pool thread retiring) takes away
+    none of the others' time, and had little of its own to add.
+    """
+    return sum(ns - before.get(tid, 0) for tid, ns in after.items()) / 1e9
 
 
 def machine_busy(window: float = 0.5) -> float:

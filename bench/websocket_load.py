@@ -1,4 +1,4 @@
-"""WebSocket cost: echo round trips and server push messages, in-process and over uvicorn.
+"""WebSocket cost: echo round trips and server push messages, in-process and over a server.
 
 Two measures per app, on the endpoints of ``bench.endpoints``:
 
@@ -21,15 +21,17 @@ close included, which N makes small), timed by the process's CPU time
 the app's); the figure is the median over rounds of the µs per message,
 apps interleaved.
 
-Over uvicorn: every app is served by its own uvicorn (``servers.serve``:
-httptools, uvloop, one worker, uvicorn's default WebSocket implementation,
-websockets-sansio) pinned to core 0, and the ``websockets`` client runs in a
-process pinned to core 1 (``python -m bench.websocket_load --client``),
-compression off on both ends so the figure is not zlib's. Each round runs
+Over a server: every app is served by its own uvicorn or granian
+(``servers.serve``, one worker, pinned to core 0; uvicorn's WebSocket
+implementation is its default, websockets-sansio; granian's is its own, in
+Rust), and the ``websockets`` client runs in a process pinned to core 1
+(``python -m bench.websocket_load --client``), compression off on both ends
+(granian offers none) so the figure is not zlib's. Each round runs
 every app once, in a rotating order; an app's figures are its best round in
 messages per second (the machine is shared: other work only slows a round
-down) and the server's CPU time per message (from ``/proc``, the median
-over rounds), which other work on the machine does not inflate.
+down) and the server's CPU time per message (from ``/proc``, thread by
+thread in ns: ``servers.thread_cpu``; the median over rounds), which other
+work on the machine does not inflate.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from bench.check import verify_push, verify_websocket, websocket_scope
 from bench.driver import ASGIApp, Message
 from bench.endpoints import PUSH_MESSAGE, WEBSOCKET_ECHO, WEBSOCKET_PUSH
 from bench.inprocess import Started, started
-from bench.servers import CLIENT_CORE, HOST, ROOT, Server, cpu_seconds, pinned, serve
+from bench.servers import CLIENT_CORE, HOST, ROOT, Server, cpu_used, pinned, serve
 
 KINDS = ("echo", "push")
 
@@ -59,9 +61,9 @@ class Settings:
     echo_messages: int = 2_000
     push_messages: int = 10_000
     rounds: int = 7  # in-process
-    http_rounds: int = 3  # over uvicorn
-    http_echo_messages: int = 2_000
-    http_push_messages: int = 20_000
+    http_rounds: int = 3  # over a server
+    http_echo_messages: int = 1_000
+    http_push_messages: int = 10_000
 
     @classmethod
     def quick(cls) -> Settings:
@@ -166,7 +168,7 @@ async def check_all(running: dict[str, Started]) -> dict[str, list[str]]:
     return report
 
 
-# --- over uvicorn: the client side ----------------------------------------------------
+# --- over a server: the client side ----------------------------------------------------
 
 
 async def _client(port: int, kind: str, n: int) -> dict[str, Any]:
@@ -208,16 +210,16 @@ def _client_main(argv: list[str]) -> None:
     print(json.dumps(asyncio.run(asyncio.wait_for(_client(args.port, args.kind, args.n), 300))))
 
 
-# --- over uvicorn: the server side ----------------------------------------------------
+# --- over a server: the server side ----------------------------------------------------
 
 
 def run_client(server: Server, kind: str, n: int) -> dict[str, Any]:
     """One client run against ``server``: messages/s, or the problem."""
     client = [sys.executable, "-m", "bench.websocket_load", "--client", kind]
     command = pinned(CLIENT_CORE, [*client, "--port", str(server.port), "-n", str(n)])
-    before = cpu_seconds(server.process.pid)
+    before = server.thread_cpu()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=360)
-    used = cpu_seconds(server.process.pid) - before
+    used = cpu_used(before, server.thread_cpu())
     if done.returncode != 0:
         return {"problem": f"client failed: {done.stderr.strip()[-500:]}"}
     result: dict[str, Any] = json.loads(done.stdout)
@@ -229,35 +231,35 @@ def run_client(server: Server, kind: str, n: int) -> dict[str, Any]:
     return result
 
 
-def measure_uvicorn(names: list[str], settings: Settings) -> dict[str, Any]:
-    """Messages per second over a real uvicorn, echo and push, best of interleaved rounds."""
+def measure_served(names: list[str], settings: Settings, server: str) -> dict[str, Any]:
+    """Messages per second over a real ``server``, echo and push, best of interleaved rounds."""
     table: dict[str, dict[str, float]] = {}
     cpu: dict[str, dict[str, float]] = {}
     problems: dict[str, list[str]] = {name: [] for name in names}
     with ExitStack() as stack:
-        servers = {name: stack.enter_context(serve(name)) for name in names}
+        servers = {name: stack.enter_context(serve(name, server=server)) for name in names}
         for kind in KINDS:
             n = settings.http_echo_messages if kind == "echo" else settings.http_push_messages
             best: dict[str, float] = {}
             cpu_samples: dict[str, list[float]] = {name: [] for name in names}
-            for name, server in servers.items():  # warm-up, and the check over the wire
-                warm = run_client(server, kind, min(n, 100))
+            for name, served in servers.items():  # warm-up, and the check over the wire
+                warm = run_client(served, kind, min(n, 100))
                 if "problem" in warm:
-                    problems[name].append(f"{kind} over uvicorn: {warm['problem']}")
+                    problems[name].append(f"{kind} over {server}: {warm['problem']}")
             good = [name for name in names if not problems[name]]
             for number in range(settings.http_rounds):
                 shift = number % max(len(good), 1)
                 for name in good[shift:] + good[:shift]:
                     result = run_client(servers[name], kind, n)
                     if "problem" in result:
-                        problems[name].append(f"{kind} over uvicorn: {result['problem']}")
+                        problems[name].append(f"{kind} over {server}: {result['problem']}")
                         continue
                     best[name] = max(best.get(name, 0.0), result["messages_per_second"])
                     cpu_samples[name].append(result["server_cpu_us_per_message"])
             table[kind] = best
             cpu[kind] = {name: statistics.median(v) for name, v in cpu_samples.items() if v}
-            print("  uvicorn " + _row(kind, best, "messages/s", lower=False))
-            print("  uvicorn " + _row(kind, cpu[kind], "server CPU µs/message", lower=True))
+            print(f"  {server} " + _row(kind, best, "messages/s", lower=False))
+            print(f"  {server} " + _row(kind, cpu[kind], "server CPU µs/message", lower=True))
     return {"problems": problems, "messages_per_second": table, "server_cpu_us_per_message": cpu}
 
 
@@ -270,12 +272,16 @@ def _row(kind: str, row: dict[str, float], unit: str, lower: bool) -> str:
     return f"{kind:<5} {unit}: " + ", ".join(cells)
 
 
-def run(names: list[str], quick: bool, http: bool = True) -> dict[str, Any]:
+def run(
+    names: list[str], quick: bool, server: str | None = "uvicorn", inprocess: bool = True
+) -> dict[str, Any]:
+    """The in-process figures (unless not ``inprocess``) and those over ``server`` (if any)."""
     settings = Settings.quick() if quick else Settings()
-    inprocess = asyncio.run(measure_inprocess(names, settings))
-    figures: dict[str, Any] = {"settings": settings.__dict__, "inprocess": inprocess}
-    if http:
-        figures["uvicorn"] = measure_uvicorn(names, settings)
+    figures: dict[str, Any] = {"settings": settings.__dict__}
+    if inprocess:
+        figures["inprocess"] = asyncio.run(measure_inprocess(names, settings))
+    if server is not None:
+        figures[server] = measure_served(names, settings, server)
     return figures
 
 
