@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from asgi_helpers import call_asgi
 
 from microweb.staticfiles import StaticFiles
 from microweb.testclient import TestClient
@@ -60,6 +61,27 @@ def test_siblings_only_when_accept_encoding_is_sent(root: Path) -> None:
     r = c.get("/big.js", headers={"accept-encoding": "gzip"})
     assert r.headers["content-encoding"] == "gzip"
     assert r.headers["vary"] == "accept-encoding"
+
+
+@pytest.mark.anyio
+async def test_vary_without_accept_encoding_when_siblings_exist(root: Path) -> None:
+    """A shared cache must not hand the identity answer to every client."""
+    body = b"x" * 1000
+    (root / "big.js").write_bytes(body)
+    (root / "big.js.gz").write_bytes(gzip.compress(body))
+    app = StaticFiles(directory=root)
+    for method in ("GET", "HEAD"):
+        messages = await call_asgi(app, method, [], path="/big.js")
+        headers = dict(messages[0]["headers"])
+        assert messages[0]["status"] == 200
+        assert headers[b"vary"] == b"accept-encoding"
+        assert b"content-encoding" not in headers
+        assert headers[b"content-length"] == b"1000"
+    assert b"".join(m.get("body", b"") for m in messages[:-1]) == b""  # HEAD: no body
+    messages = await call_asgi(app, "GET", [], path="/big.js")
+    assert b"".join(m.get("body", b"") for m in messages) == body
+    messages = await call_asgi(app, "GET", [], path="/assets/css/site.css")  # no siblings
+    assert b"vary" not in dict(messages[0]["headers"])
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")

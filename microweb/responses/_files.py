@@ -258,28 +258,10 @@ class FileResponse(StreamingBase):
             headers = _with_stat_headers(headers, result)
         method = scope.get("method", "GET")
         request = _RequestHeaders(scope)
-        etag = _header(headers, b"etag")
-        modified = _header(headers, b"last-modified")
-        last_modified = None
-        if modified is not None and (
-            request.get(b"if-unmodified-since") is not None
-            or request.get(b"if-modified-since") is not None
-            or request.get(b"if-range") is not None
-        ):  # perf: parsed only for a request that compares dates (~5 µs)
-            last_modified = parse_http_date(modified)
-        if 200 <= self.status_code < 300:
-            status = evaluate_preconditions(
-                method,
-                request.get(b"if-match"),
-                request.get(b"if-unmodified-since"),
-                request.get(b"if-none-match"),
-                request.get(b"if-modified-since"),
-                etag,
-                last_modified,
-            )
-            if status is not None:
-                await send_empty(send, status, _refusal_headers(headers, status))
-                return
+        status, etag, last_modified = self._preconditions(method, request, headers)
+        if status is not None:
+            await send_empty(send, status, _refusal_headers(headers, status))
+            return
         if self.status_code in BODYLESS_STATUSES:
             await send_empty(send, self.status_code, _replace(headers, b"content-length", None))
             return
@@ -320,6 +302,44 @@ class FileResponse(StreamingBase):
                 await self._stream(scope, receive, send, fd, headers, result.st_size, ranges)
             finally:
                 os.close(fd)
+
+    def _preconditions(
+        self, method: str, request: _RequestHeaders, headers: RawHeaders
+    ) -> tuple[int | None, str | None, int | None]:
+        """The 304 or 412 the request's preconditions call for (or None), our etag and date."""
+        etag = _header(headers, b"etag")
+        modified = _header(headers, b"last-modified")
+        last_modified = None
+        if modified is not None and (
+            request.get(b"if-unmodified-since") is not None
+            or request.get(b"if-modified-since") is not None
+            or request.get(b"if-range") is not None
+        ):  # perf: parsed only for a request that compares dates (~5 µs)
+            last_modified = parse_http_date(modified)
+        if not 200 <= self.status_code < 300:
+            return None, etag, last_modified
+        status = evaluate_preconditions(
+            method,
+            request.get(b"if-match"),
+            request.get(b"if-unmodified-since"),
+            request.get(b"if-none-match"),
+            request.get(b"if-modified-since"),
+            etag,
+            last_modified,
+        )
+        return status, etag, last_modified
+
+    def _not_modified(self, scope: Scope) -> RawHeaders | None:
+        """The headers of a 304 if the request's validators match the given ``stat_result``.
+
+        None for any other outcome (the caller then answers in full). Only a
+        response made with ``stat_result`` can tell, without a stat.
+        """
+        assert self.stat_result is not None  # the stat headers are in raw_headers
+        method = scope.get("method", "GET")
+        request = _RequestHeaders(scope)
+        status = self._preconditions(method, request, self.raw_headers)[0]
+        return _refusal_headers(self.raw_headers, 304) if status == 304 else None
 
     async def _stream(
         self,
