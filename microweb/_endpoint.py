@@ -20,9 +20,13 @@ decided here, once:
 
 Return-value coercion (SPEC "Return-value coercion"): a ``Response`` is sent as
 it is; anything else becomes ``response_class(value, status_code=...)``;
-``None`` with 204 or 304 is an empty body. A class whose constructor declares
-``request`` (a template page) also gets ``request=`` the Request: it is made
-when the response is sent (``_WithRequest``), decided when the route is added.
+``None`` with 204 or 304 is an empty body. Where that class sends as
+``Response`` does, a handler taking just its path parameters has the value
+sent straight as the two messages such a response would send
+(``responses._base.content_messages``), without the object. A class whose
+constructor declares ``request`` (a template page) also gets ``request=``
+the Request: it is made when the response is sent (``_WithRequest``),
+decided when the route is added.
 
 When the handler took a temporary ``Response`` (SPEC "Handler parameters"),
 its status applies to the response made from the return value; its headers,

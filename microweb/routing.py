@@ -40,8 +40,10 @@ A router answers:
   an OPTIONS route: 204 with ``allow``; HEAD without a HEAD route: the GET
   route, whose response then sends no body.
 
-404 and 405 are raised as ``HTTPException`` so the app's exception handlers
-(by status code too) can replace them. A websocket scope whose path has no
+The common case is a plain call, ``resolve`` (an App without middleware
+makes it itself); the rest above is ``answer_unresolved``. 404 and 405 are
+raised as ``HTTPException`` so the app's exception handlers (by status
+code too) can replace them. A websocket scope whose path has no
 WebSocket route is closed before accept (the server answers 403); an HTTP
 request to a path that has only a WebSocket route is a 404. A ``root_path`` (ASGI: where the app is
 mounted) is taken off the front of the path only at a segment boundary:
@@ -521,12 +523,9 @@ class Router(RouteDecorators):
     # --- answering ----------------------------------------------------------------
 
     def resolve(self, scope: Scope) -> Endpoint | None:
-        """The endpoint of an HTTP request's path and method, or None.
+        """The endpoint of an HTTP request's path and method, ``scope["path_params"]`` set.
 
-        It puts the converted path values in ``scope["path_params"]``. None
-        means the router answers otherwise (``answer_unresolved``): no path
-        matched (mounts, hosts, 404, the slash redirect), the method did not
-        (405, OPTIONS, 404), or the scope is a websocket's.
+        None: ``answer_unresolved`` answers (no path or method matched, a websocket).
         """
         path = scope["path"]
         root_path = scope.get("root_path")
