@@ -40,8 +40,10 @@ A router answers:
   an OPTIONS route: 204 with ``allow``; HEAD without a HEAD route: the GET
   route, whose response then sends no body.
 
-404 and 405 are raised as ``HTTPException`` so the app's exception handlers
-(by status code too) can replace them. A websocket scope whose path has no
+The common case is a plain call, ``resolve`` (an App without middleware
+makes it itself); the rest above is ``answer_unresolved``. 404 and 405 are
+raised as ``HTTPException`` so the app's exception handlers (by status
+code too) can replace them. A websocket scope whose path has no
 WebSocket route is closed before accept (the server answers 403); an HTTP
 request to a path that has only a WebSocket route is a 404. A ``root_path`` (ASGI: where the app is
 mounted) is taken off the front of the path only at a segment boundary:
@@ -520,41 +522,63 @@ class Router(RouteDecorators):
 
     # --- answering ----------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def resolve(self, scope: Scope) -> Endpoint | None:
+        """The endpoint of an HTTP request's path and method, ``scope["path_params"]`` set.
+
+        None: ``answer_unresolved`` answers (no path or method matched, a websocket).
+        """
         path = scope["path"]
         root_path = scope.get("root_path")
         if root_path:
             path = _without_root(path, root_path)
-        values: list[Any] = []
+        values: list[Any] | None = None
         table = self._matcher.match_static(path)
         if table is None:
             found = self._matcher.match(path)
             if found is None:
-                await self._not_found(scope, receive, send, path)
-                return
+                return None
             table, values = found
         try:
             endpoint = table.lookup.get(scope["method"])
         except KeyError:
             # perf: a websocket scope has no method; HTTP pays nothing for the
             # check (a try costs nothing on Python 3.11 until it raises).
-            endpoint = None
+            return None
+        if endpoint is not None:
+            scope["path_params"] = (
+                dict(zip(endpoint.param_names, values, strict=True)) if values else {}
+            )
+        return endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.resolve(scope)
         if endpoint is None:
-            if "method" not in scope:
-                await self._websocket(scope, receive, send, table, values)
-                return
-            if not table.lookup:
-                raise HTTPException(404)  # the path has only a WebSocket route
-            if scope["method"] == "OPTIONS":
-                await Response(status_code=204, headers=[("allow", table.allow.decode())])(
-                    scope, receive, send
-                )
-                return
-            raise HTTPException(405, headers={"allow": table.allow.decode()})
-        scope["path_params"] = (
-            dict(zip(endpoint.param_names, values, strict=True)) if values else {}
-        )
-        await endpoint(scope, receive, send)
+            await self.answer_unresolved(scope, receive, send)
+        else:
+            await endpoint(scope, receive, send)
+
+    async def answer_unresolved(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a scope ``resolve`` gave no endpoint for (it matches again: no hot path)."""
+        path = scope["path"]
+        root_path = scope.get("root_path")
+        if root_path:
+            path = _without_root(path, root_path)
+        found = self._matcher.match(path)
+        if found is None:
+            await self._not_found(scope, receive, send, path)
+            return
+        table, values = found
+        if "method" not in scope:
+            await self._websocket(scope, receive, send, table, values)
+            return
+        if not table.lookup:
+            raise HTTPException(404)  # the path has only a WebSocket route
+        if scope["method"] == "OPTIONS":
+            await Response(status_code=204, headers=[("allow", table.allow.decode())])(
+                scope, receive, send
+            )
+            return
+        raise HTTPException(405, headers={"allow": table.allow.decode()})
 
     async def _websocket(
         self, scope: Scope, receive: Receive, send: Send, table: _MethodTable, values: list[Any]

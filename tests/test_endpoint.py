@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from asgi_helpers import call_asgi
 
 from microweb import App, BackgroundTasks, Response, Router
 from microweb._endpoint import BindingEndpoint, Endpoint
@@ -208,6 +209,34 @@ def test_returning_an_unencodable_value_names_its_type_and_the_class(
     nan = _refusal(caplog, lambda: {"x": float("nan")})
     assert isinstance(nan, ValueError)
     assert "JSONResponse cannot send" in str(nan)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_a_returned_value_is_sent_as_its_response_class_would_send_it(method: str) -> None:
+    app = App()
+
+    @app.get("/text/{word}", response_class=PlainTextResponse, status_code=201)
+    async def text(word: str) -> str:
+        return word * 3
+
+    @app.get("/made/{word}")
+    async def made(word: str) -> Response:
+        return PlainTextResponse(word * 3, status_code=201)
+
+    @app.get("/json")
+    async def json() -> dict[str, Any]:
+        return {"a": [1, None, "é"]}
+
+    @app.get("/json-made")
+    async def json_made() -> Response:
+        return JSONResponse({"a": [1, None, "é"]})
+
+    def answer(path: str) -> Any:
+        return call_asgi(app, method, path=path)
+
+    assert await answer("/text/ab") == await answer("/made/ab")
+    assert await answer("/json") == await answer("/json-made")
 
 
 class Box(msgspec.Struct):

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from asgi_helpers import call_asgi, http_scope
 from conftest import require_module
 
 from microweb.background import BackgroundTask, BackgroundTasks
@@ -19,6 +20,7 @@ from microweb.responses import (
     Response,
     UJSONResponse,
 )
+from microweb.responses._base import content_messages
 from microweb.testclient import TestClient
 from microweb.types import Message
 
@@ -479,3 +481,76 @@ def test_delete_cookie() -> None:
     client.cookies.set("session", "old", domain="testserver.local", path="/app")
     client.get("/app")
     assert "session" not in client.cookies
+
+
+class _CSVResponse(PlainTextResponse):
+    media_type = "text/csv"
+    charset = "latin-1"
+
+
+_SIMPLE_CLASSES = [PlainTextResponse, HTMLResponse, JSONResponse, ORJSONResponse, _CSVResponse]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("response_class", _SIMPLE_CLASSES)
+@pytest.mark.parametrize("status", [200, 201, 404, 500])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
+async def test_content_messages_are_what_the_response_sends(
+    response_class: type[Response], status: int, method: str
+) -> None:
+    messages = content_messages(response_class, status)
+    assert messages is not None
+    texts: list[Any] = ["", "h\u00e9", "x" * 1023, "y" * 1024, "z" * 70_000]
+    if issubclass(response_class, JSONResponse):
+        contents = [*texts, None, {"a": [1, 2.5, None]}, [True]]
+    else:
+        contents = [*texts, None, b"raw", memoryview(b"viewed"), b"b" * 5000]
+    for content in contents:
+        expected = await call_asgi(response_class(content, status_code=status), method)
+        start, body = messages(content, http_scope(method))
+        assert [start, body] == expected, content
+
+
+@pytest.mark.parametrize(
+    ("response_class", "status"),
+    [
+        (PlainTextResponse, 204),  # no body to send
+        (PlainTextResponse, 304),
+        (Response, 200),  # no media type: the response makes its own headers
+        (RedirectResponse, 307),  # its own __init__
+    ],
+)
+def test_content_messages_leave_other_responses_to_be_made(
+    response_class: type[Response], status: int
+) -> None:
+    assert content_messages(response_class, status) is None
+
+
+def test_content_messages_leave_a_render_of_the_users_own_to_the_response() -> None:
+    class Shouting(PlainTextResponse):
+        def render(self, content: Any) -> bytes:
+            self.media_type = "text/x-shout"  # may change what init_headers does
+            return str(content).upper().encode()
+
+    class Whispering(Shouting):
+        media_type = "text/x-whisper"
+
+    assert content_messages(Shouting, 200) is None
+    assert content_messages(Whispering, 200) is None  # the render it inherits
+
+
+def test_content_messages_answer_a_scope_without_a_method_as_a_get() -> None:
+    messages = content_messages(PlainTextResponse, 200)
+    assert messages is not None
+    assert messages("hi", {"type": "http"})[1] == {"type": "http.response.body", "body": b"hi"}
+
+
+def test_content_messages_refuse_what_the_class_refuses() -> None:
+    messages = content_messages(PlainTextResponse, 200)
+    assert messages is not None
+    with pytest.raises(TypeError, match="PlainTextResponse content must be str"):
+        messages(42, http_scope())
+    json_messages = content_messages(JSONResponse, 200)
+    assert json_messages is not None
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        json_messages(float("nan"), http_scope())

@@ -12,26 +12,34 @@ headers) adds ``content-length`` and ``content-type``. A streamed response
 holds no body (its ``body`` is ``STREAMED``), so it gets no computed
 ``content-length``. Every answer without a body (HEAD, a bodyless status, a
 file's 304, 412 or 416) goes out through ``send_empty``.
+
+A route's return value need not become a Response object at all:
+``content_messages`` (decided when the route is added) gives, for a class
+that makes and sends its responses as ``Response`` itself does, a
+``ContentMessages`` that renders the value and makes the two messages such a
+response would send.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from microweb._http.cookies import set_cookie_value
 from microweb._http.fields import encode_header
 from microweb.background import BackgroundTask
 from microweb.datastructures import MutableHeaders
-from microweb.types import Receive, Scope, Send
+from microweb.types import Message, Receive, Scope, Send
 
 __all__ = [
     "BODYLESS_STATUSES",
     "STREAMED",
+    "ContentMessages",
     "HeadersInput",
     "RawHeaders",
     "Response",
+    "content_messages",
     "send_empty",
 ]
 
@@ -230,3 +238,57 @@ class Response:
             await send({"type": "http.response.body", "body": self.body})
         if self.background is not None:
             await self.background()
+
+
+#: Renders a handler's value and makes the start and body messages for a scope.
+ContentMessages = Callable[[Any, Scope], tuple[Message, Message]]
+
+
+def content_messages(response_class: type[Response], status: int) -> ContentMessages | None:
+    """The start and body messages of ``response_class(content, status_code=status)``.
+
+    Made once per route: the returned call renders ``content`` with the
+    class's ``render`` and makes the messages that response would send, the
+    same bytes, headers in the same order (``init_headers``'s
+    ``content-length`` then ``content-type``; for HEAD an empty body, as
+    ``__call__``), without the Response object. tests/test_responses.py holds
+    the two ways equal.
+
+    None (the route makes and calls a Response) for a status without a body,
+    a class without a media type, or a class with an ``__init__``,
+    ``init_headers`` or ``__call__`` of its own, or a ``render`` not of
+    microweb's (which may read or set more of the response than its class
+    attributes).
+    """
+    if (
+        status in BODYLESS_STATUSES
+        or response_class.media_type is None
+        or response_class.__init__ is not Response.__init__
+        or response_class.init_headers is not Response.init_headers
+        or response_class.__call__ is not Response.__call__
+    ):
+        return None
+    renderer = next(cls for cls in response_class.__mro__ if "render" in vars(cls))
+    if not renderer.__module__.startswith("microweb."):
+        return None
+    # Rendering reads only the class's attributes: one response made now lends its render.
+    render = response_class(status_code=status).render
+    content_type = (
+        b"content-type",
+        _content_type(response_class.media_type, response_class.charset),
+    )
+
+    def messages(content: Any, scope: Scope) -> tuple[Message, Message]:
+        body = render(content)
+        size = len(body) if type(body) is bytes else memoryview(body).nbytes
+        length = _SIZES[size] if size < 1024 else b"%d" % size
+        start = {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-length", length), content_type],
+        }
+        if scope.get("method") == "HEAD":
+            body = b""
+        return start, {"type": "http.response.body", "body": body}
+
+    return messages
