@@ -178,16 +178,20 @@ class BodyReader:
         """Read and decode the body of ``request`` into handler values or 422 items."""
         kwargs: dict[str, Any] = {}
         errors: list[ErrorDict] = []
-        value = self._decode(await request.body(), request, kwargs, errors)
+        value = self.decode(await request.body(), request.scope, kwargs, errors)
         return BodyRead(kwargs, errors, request, value)
 
-    def _decode(
-        self, body: bytes, request: Request, kwargs: dict[str, Any], errors: list[ErrorDict]
+    def decode(
+        self, body: bytes, scope: Scope, kwargs: dict[str, Any], errors: list[ErrorDict]
     ) -> Any:
+        """Decode ``body`` into ``kwargs`` (422 items into ``errors``); the JSON value.
+
+        A body nested past ``_json.MAX_DEPTH`` is a 400 (``HTTPException``).
+        """
         if not body:
             self._missing(kwargs, errors)
             return None
-        if not _is_json(request.scope):
+        if not _is_json(scope):
             text = body.decode("utf-8", "replace")
             errors.extend(self._explain(text))
             return text

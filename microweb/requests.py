@@ -139,30 +139,9 @@ class Request(HTTPConnection):
         return self._budget
 
     def _body_limit(self) -> tuple[int | None, int | None, int | None]:
-        """``(max_body_size, limit, budget)`` for a body kept in memory; ``limit`` the tighter.
-
-        A ``content-length`` over the limit is refused here, before a byte is read.
-        """
-        max_body_size, budget = self._limits()
-        # perf: the body's bytes are counted in an int; the budget object is
-        # made only if a multipart form needs one (an echo handler never does).
+        """``body_limit`` for this request: what it holds already is charged first."""
         held = self._held if self._budget is None else self._budget.used
-        room = None if budget is None else max(0, budget - held)
-        # One comparison a chunk for both limits: the tighter one.
-        if max_body_size is None or (room is not None and room < max_body_size):
-            limit = room
-        else:
-            limit = max_body_size
-        if max_body_size is not None and self._body is None:
-            declared = self.headers.get("content-length")
-            if declared is not None:
-                if _DIGITS.fullmatch(declared) is None:
-                    raise HTTPException(400, f"Invalid content-length header {declared!r}")
-                # Compared as text first: int() refuses more than 4,300 digits.
-                if len(declared) > len(str(limit)) or int(declared) > max_body_size:
-                    shown = declared if len(declared) <= 40 else declared[:40] + "..."
-                    raise _too_large(max_body_size, limit, budget, shown)
-        return max_body_size, limit, budget
+        return body_limit(self.scope, held, self._body is None)
 
     def _hold(self, received: int) -> None:
         """Charge ``received`` bytes of body kept in memory to the request's budget."""
@@ -194,16 +173,15 @@ class Request(HTTPConnection):
                 # perf: a body in one message (the usual case) is taken from it
                 # straight, not through stream() and _bounded_stream(): two async
                 # generators fewer (callgrind: POST /echo 108,937 -> 79,533 instructions).
-                max_body_size, limit, budget = self._body_limit()
+                held = self._held if self._budget is None else self._budget.used
+                max_body_size, limit, budget = body_limit(self.scope, held, True)
                 message = await self._receive()
-                if message["type"] == "http.request" and not message.get("more_body", False):
+                body = _whole_body(message, max_body_size, limit, budget)
+                if body is not None:
                     self._stream_consumed = True
-                    chunk = message.get("body", b"")
-                    if limit is not None and len(chunk) > limit:
-                        raise _too_large(max_body_size, limit, budget, None)
-                    self._hold(len(chunk))
-                    self._body = chunk if type(chunk) is bytes else bytes(chunk)
-                    return self._body
+                    self._hold(len(body))
+                    self._body = body
+                    return body
                 self._pending.append(message)  # more to come, or a disconnect: the loop below
             async with aclosing(self._bounded_stream()) as chunks:
                 # perf: join() of a one-chunk list returns that chunk, uncopied.
@@ -304,6 +282,83 @@ class Request(HTTPConnection):
         if type(session) is Session:
             session.mark_accessed()  # the answer now depends on the cookie: vary: Cookie
         return session
+
+
+def body_limit(
+    scope: Scope, held: int, check_declared: bool
+) -> tuple[int | None, int | None, int | None]:
+    """``(max_body_size, limit, budget)`` for a body kept in memory; ``limit`` the tighter.
+
+    ``held`` is what the request holds in memory already. With
+    ``check_declared``, a ``content-length`` over ``max_body_size`` is
+    refused here, before a byte is read.
+    """
+    context = app_context(scope)
+    max_body_size: int | None = None
+    budget: int | None = DEFAULT_BUDGET
+    if context is not None:
+        max_body_size, budget = context.max_body_size, context.request_memory_budget
+    # perf: the body's bytes are counted in an int; the budget object is
+    # made only if a multipart form needs one (an echo handler never does).
+    room = None if budget is None else max(0, budget - held)
+    # One comparison a chunk for both limits: the tighter one.
+    if max_body_size is None or (room is not None and room < max_body_size):
+        limit = room
+    else:
+        limit = max_body_size
+    if max_body_size is not None and check_declared:
+        declared = _declared_length(scope)
+        if declared is not None:
+            if _DIGITS.fullmatch(declared) is None:
+                raise HTTPException(400, f"Invalid content-length header {declared!r}")
+            # Compared as text first: int() refuses more than 4,300 digits.
+            if len(declared) > len(str(limit)) or int(declared) > max_body_size:
+                shown = declared if len(declared) <= 40 else declared[:40] + "..."
+                raise _too_large(max_body_size, limit, budget, shown)
+    return max_body_size, limit, budget
+
+
+def _declared_length(scope: Scope) -> str | None:
+    """The first ``content-length`` header, as text (what ``headers.get`` gives)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
+
+
+def _whole_body(
+    message: Message, max_body_size: int | None, limit: int | None, budget: int | None
+) -> bytes | None:
+    """The body, if ``message`` (the first received) holds all of it; else None.
+
+    A body past ``limit`` is a 413 (``max_body_size`` or the budget, whichever
+    ``limit`` is).
+    """
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        chunk = message.get("body", b"")
+        if limit is not None and len(chunk) > limit:
+            raise _too_large(max_body_size, limit, budget, None)
+        return chunk if type(chunk) is bytes else bytes(chunk)
+    return None
+
+
+async def receive_body(scope: Scope, receive: Receive) -> bytes:
+    """The whole body of a request that no Request object reads (``Request.body()``'s rules).
+
+    For a route whose handler takes a typed body and no Request
+    (``_endpoint.BodyEndpoint``): a body in one message is taken from it,
+    the limits checked as ``body()`` checks them; any other (several
+    messages, a disconnect) is read by a Request made for it. Nothing read
+    here needs closing: no form is parsed.
+    """
+    max_body_size, limit, budget = body_limit(scope, 0, True)
+    message = await receive()
+    body = _whole_body(message, max_body_size, limit, budget)
+    if body is not None:
+        return body
+    request = Request(scope, receive)
+    request._pending.append(message)
+    return await request.body()
 
 
 def _too_large(
