@@ -195,7 +195,8 @@ class BodyReader:
             text = body.decode("utf-8", "replace")
             errors.extend(self._explain(text))
             return text
-        _check_depth(body)
+        if len(body) > 2 * _json.MAX_DEPTH:  # perf: a shorter one cannot nest too deep
+            _check_depth(body)
         try:
             if self.whole is not None:
                 return self._validate_whole(body, kwargs, errors)
@@ -291,9 +292,9 @@ def _too_deep() -> HTTPException:
 
 
 def _check_depth(body: bytes) -> None:
-    # perf: the same cheap screen as _json.loads; only a long, bracket-heavy
-    # body is parsed once more to measure its depth.
-    if len(body) > 2 * _json.MAX_DEPTH and body.count(b"[") + body.count(b"{") > _json.MAX_DEPTH:
+    # perf: the same cheap screen as _json.loads; only a long (the caller
+    # checked), bracket-heavy body is parsed once more to measure its depth.
+    if body.count(b"[") + body.count(b"{") > _json.MAX_DEPTH:
         try:
             _json.loads(body)
         except _json.TooDeep:

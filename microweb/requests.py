@@ -124,17 +124,10 @@ class Request(HTTPConnection):
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnect
 
-    def _limits(self) -> tuple[int | None, int | None]:
-        """``(max_body_size, request_memory_budget)`` of the App the request came through."""
-        context = app_context(self.scope)
-        if context is None:
-            return None, DEFAULT_BUDGET
-        return context.max_body_size, context.request_memory_budget
-
     def _memory(self) -> MemoryBudget:
         """This request's in-memory budget, as an object (made when a form needs one)."""
         if self._budget is None:
-            self._budget = MemoryBudget(self._limits()[1])
+            self._budget = MemoryBudget(_limits(self.scope)[1])
             self._budget.used = self._held
         return self._budget
 
@@ -176,12 +169,14 @@ class Request(HTTPConnection):
                 held = self._held if self._budget is None else self._budget.used
                 max_body_size, limit, budget = body_limit(self.scope, held, True)
                 message = await self._receive()
-                body = _whole_body(message, max_body_size, limit, budget)
-                if body is not None:
+                if message["type"] == "http.request" and not message.get("more_body", False):
                     self._stream_consumed = True
-                    self._hold(len(body))
-                    self._body = body
-                    return body
+                    chunk = message.get("body", b"")
+                    if limit is not None and len(chunk) > limit:
+                        raise _too_large(max_body_size, limit, budget, None)
+                    self._hold(len(chunk))
+                    self._body = chunk if type(chunk) is bytes else bytes(chunk)
+                    return self._body
                 self._pending.append(message)  # more to come, or a disconnect: the loop below
             async with aclosing(self._bounded_stream()) as chunks:
                 # perf: join() of a one-chunk list returns that chunk, uncopied.
@@ -226,7 +221,7 @@ class Request(HTTPConnection):
         if self._form is None:
             # Checked first: a bad limit is the app's bug (ValueError), whatever was sent.
             limits = FormLimits(
-                max_files, max_fields, max_part_size, self._limits()[0], self._memory()
+                max_files, max_fields, max_part_size, _limits(self.scope)[0], self._memory()
             )
             content_type = self.headers.get("content-type")
             media_type, options = parse_options_header(content_type)
@@ -284,6 +279,14 @@ class Request(HTTPConnection):
         return session
 
 
+def _limits(scope: Scope) -> tuple[int | None, int | None]:
+    """``(max_body_size, request_memory_budget)`` of the App the request came through."""
+    context = app_context(scope)
+    if context is None:
+        return None, DEFAULT_BUDGET
+    return context.max_body_size, context.request_memory_budget
+
+
 def body_limit(
     scope: Scope, held: int, check_declared: bool
 ) -> tuple[int | None, int | None, int | None]:
@@ -293,11 +296,7 @@ def body_limit(
     ``check_declared``, a ``content-length`` over ``max_body_size`` is
     refused here, before a byte is read.
     """
-    context = app_context(scope)
-    max_body_size: int | None = None
-    budget: int | None = DEFAULT_BUDGET
-    if context is not None:
-        max_body_size, budget = context.max_body_size, context.request_memory_budget
+    max_body_size, budget = _limits(scope)
     # perf: the body's bytes are counted in an int; the budget object is
     # made only if a multipart form needs one (an echo handler never does).
     room = None if budget is None else max(0, budget - held)
@@ -326,36 +325,27 @@ def _declared_length(scope: Scope) -> str | None:
     return None
 
 
-def _whole_body(
-    message: Message, max_body_size: int | None, limit: int | None, budget: int | None
-) -> bytes | None:
-    """The body, if ``message`` (the first received) holds all of it; else None.
-
-    A body past ``limit`` is a 413 (``max_body_size`` or the budget, whichever
-    ``limit`` is).
-    """
-    if message["type"] == "http.request" and not message.get("more_body", False):
-        chunk = message.get("body", b"")
-        if limit is not None and len(chunk) > limit:
-            raise _too_large(max_body_size, limit, budget, None)
-        return chunk if type(chunk) is bytes else bytes(chunk)
-    return None
-
-
 async def receive_body(scope: Scope, receive: Receive) -> bytes:
-    """The whole body of a request that no Request object reads (``Request.body()``'s rules).
+    """The whole body of a request no Request object reads, by ``Request.body()``'s rules.
 
     For a route whose handler takes a typed body and no Request
-    (``_endpoint.BodyEndpoint``): a body in one message is taken from it,
-    the limits checked as ``body()`` checks them; any other (several
-    messages, a disconnect) is read by a Request made for it. Nothing read
-    here needs closing: no form is parsed.
+    (``_endpoint.BodyEndpoint``). A body in one message within the limits is
+    taken from it; anything else (past a limit, in several messages, a
+    disconnect) goes to a Request made for it, whose ``body()`` reads or
+    refuses it. Nothing read here needs closing: no form is parsed.
     """
-    max_body_size, limit, budget = body_limit(scope, 0, True)
+    context = app_context(scope)
+    if context is not None and context.max_body_size is None:
+        # perf: no max_body_size, no content-length to check (the usual case);
+        # the limit is then the budget (callgrind, POST /items: see docs/benchmarks.md).
+        limit = context.request_memory_budget
+    else:
+        limit = body_limit(scope, 0, True)[1]
     message = await receive()
-    body = _whole_body(message, max_body_size, limit, budget)
-    if body is not None:
-        return body
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body = message.get("body", b"")
+        if limit is None or len(body) <= limit:
+            return body if type(body) is bytes else bytes(body)
     request = Request(scope, receive)
     request._pending.append(message)
     return await request.body()
