@@ -124,17 +124,45 @@ class Request(HTTPConnection):
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnect
 
+    def _limits(self) -> tuple[int | None, int | None]:
+        """``(max_body_size, request_memory_budget)`` of the App the request came through."""
+        context = app_context(self.scope)
+        if context is None:
+            return None, DEFAULT_BUDGET
+        return context.max_body_size, context.request_memory_budget
+
     def _memory(self) -> MemoryBudget:
         """This request's in-memory budget, as an object (made when a form needs one)."""
         if self._budget is None:
-            self._budget = MemoryBudget(_limits(self.scope)[1])
+            self._budget = MemoryBudget(self._limits()[1])
             self._budget.used = self._held
         return self._budget
 
     def _body_limit(self) -> tuple[int | None, int | None, int | None]:
-        """``body_limit`` for this request: what it holds already is charged first."""
+        """``(max_body_size, limit, budget)`` for a body kept in memory; ``limit`` the tighter.
+
+        A ``content-length`` over the limit is refused here, before a byte is read.
+        """
+        max_body_size, budget = self._limits()
+        # perf: the body's bytes are counted in an int; the budget object is
+        # made only if a multipart form needs one (an echo handler never does).
         held = self._held if self._budget is None else self._budget.used
-        return body_limit(self.scope, held, self._body is None)
+        room = None if budget is None else max(0, budget - held)
+        # One comparison a chunk for both limits: the tighter one.
+        if max_body_size is None or (room is not None and room < max_body_size):
+            limit = room
+        else:
+            limit = max_body_size
+        if max_body_size is not None and self._body is None:
+            declared = self.headers.get("content-length")
+            if declared is not None:
+                if _DIGITS.fullmatch(declared) is None:
+                    raise HTTPException(400, f"Invalid content-length header {declared!r}")
+                # Compared as text first: int() refuses more than 4,300 digits.
+                if len(declared) > len(str(limit)) or int(declared) > max_body_size:
+                    shown = declared if len(declared) <= 40 else declared[:40] + "..."
+                    raise _too_large(max_body_size, limit, budget, shown)
+        return max_body_size, limit, budget
 
     def _hold(self, received: int) -> None:
         """Charge ``received`` bytes of body kept in memory to the request's budget."""
@@ -166,8 +194,7 @@ class Request(HTTPConnection):
                 # perf: a body in one message (the usual case) is taken from it
                 # straight, not through stream() and _bounded_stream(): two async
                 # generators fewer (callgrind: POST /echo 108,937 -> 79,533 instructions).
-                held = self._held if self._budget is None else self._budget.used
-                max_body_size, limit, budget = body_limit(self.scope, held, True)
+                max_body_size, limit, budget = self._body_limit()
                 message = await self._receive()
                 if message["type"] == "http.request" and not message.get("more_body", False):
                     self._stream_consumed = True
@@ -221,7 +248,7 @@ class Request(HTTPConnection):
         if self._form is None:
             # Checked first: a bad limit is the app's bug (ValueError), whatever was sent.
             limits = FormLimits(
-                max_files, max_fields, max_part_size, _limits(self.scope)[0], self._memory()
+                max_files, max_fields, max_part_size, self._limits()[0], self._memory()
             )
             content_type = self.headers.get("content-type")
             media_type, options = parse_options_header(content_type)
@@ -279,72 +306,27 @@ class Request(HTTPConnection):
         return session
 
 
-def _limits(scope: Scope) -> tuple[int | None, int | None]:
-    """``(max_body_size, request_memory_budget)`` of the App the request came through."""
-    context = app_context(scope)
-    if context is None:
-        return None, DEFAULT_BUDGET
-    return context.max_body_size, context.request_memory_budget
-
-
-def body_limit(
-    scope: Scope, held: int, check_declared: bool
-) -> tuple[int | None, int | None, int | None]:
-    """``(max_body_size, limit, budget)`` for a body kept in memory; ``limit`` the tighter.
-
-    ``held`` is what the request holds in memory already. With
-    ``check_declared``, a ``content-length`` over ``max_body_size`` is
-    refused here, before a byte is read.
-    """
-    max_body_size, budget = _limits(scope)
-    # perf: the body's bytes are counted in an int; the budget object is
-    # made only if a multipart form needs one (an echo handler never does).
-    room = None if budget is None else max(0, budget - held)
-    # One comparison a chunk for both limits: the tighter one.
-    if max_body_size is None or (room is not None and room < max_body_size):
-        limit = room
-    else:
-        limit = max_body_size
-    if max_body_size is not None and check_declared:
-        declared = _declared_length(scope)
-        if declared is not None:
-            if _DIGITS.fullmatch(declared) is None:
-                raise HTTPException(400, f"Invalid content-length header {declared!r}")
-            # Compared as text first: int() refuses more than 4,300 digits.
-            if len(declared) > len(str(limit)) or int(declared) > max_body_size:
-                shown = declared if len(declared) <= 40 else declared[:40] + "..."
-                raise _too_large(max_body_size, limit, budget, shown)
-    return max_body_size, limit, budget
-
-
-def _declared_length(scope: Scope) -> str | None:
-    """The first ``content-length`` header, as text (what ``headers.get`` gives)."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return value.decode("latin-1")  # type: ignore[no-any-return]
-    return None
-
-
 async def receive_body(scope: Scope, receive: Receive) -> bytes:
     """The whole body of a request no Request object reads, by ``Request.body()``'s rules.
 
     For a route whose handler takes a typed body and no Request
-    (``_endpoint.BodyEndpoint``). A body in one message within the limits is
-    taken from it; anything else (past a limit, in several messages, a
-    disconnect) goes to a Request made for it, whose ``body()`` reads or
-    refuses it. Nothing read here needs closing: no form is parsed.
+    (``_endpoint.BodyEndpoint``). Without a ``max_body_size`` (so no
+    ``content-length`` to check first) a body in one message within the
+    budget is taken from it; anything else (past the budget, in several
+    messages, a disconnect, an App with a ``max_body_size``) is read or
+    refused by a Request made for it. Nothing read here needs closing: no
+    form is parsed.
     """
     context = app_context(scope)
-    if context is not None and context.max_body_size is None:
-        # perf: no max_body_size, no content-length to check (the usual case);
-        # the limit is then the budget (callgrind, POST /items: see docs/benchmarks.md).
-        limit = context.request_memory_budget
-    else:
-        limit = body_limit(scope, 0, True)[1]
+    if context is None or context.max_body_size is not None:
+        return await Request(scope, receive).body()
+    # perf: the one-message case of body() with no Request made (callgrind,
+    # POST /items: see docs/benchmarks.md, 2026-11-29 "typed body without a Request").
+    budget = context.request_memory_budget
     message = await receive()
     if message["type"] == "http.request" and not message.get("more_body", False):
         body = message.get("body", b"")
-        if limit is None or len(body) <= limit:
+        if budget is None or len(body) <= budget:
             return body if type(body) is bytes else bytes(body)
     request = Request(scope, receive)
     request._pending.append(message)
