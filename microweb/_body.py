@@ -178,20 +178,25 @@ class BodyReader:
         """Read and decode the body of ``request`` into handler values or 422 items."""
         kwargs: dict[str, Any] = {}
         errors: list[ErrorDict] = []
-        value = self._decode(await request.body(), request, kwargs, errors)
+        value = self.decode(await request.body(), request.scope, kwargs, errors)
         return BodyRead(kwargs, errors, request, value)
 
-    def _decode(
-        self, body: bytes, request: Request, kwargs: dict[str, Any], errors: list[ErrorDict]
+    def decode(
+        self, body: bytes, scope: Scope, kwargs: dict[str, Any], errors: list[ErrorDict]
     ) -> Any:
+        """Decode ``body`` into ``kwargs`` (422 items into ``errors``); the JSON value.
+
+        A body nested past ``_json.MAX_DEPTH`` is a 400 (``HTTPException``).
+        """
         if not body:
             self._missing(kwargs, errors)
             return None
-        if not _is_json(request.scope):
+        if not _is_json(scope):
             text = body.decode("utf-8", "replace")
             errors.extend(self._explain(text))
             return text
-        _check_depth(body)
+        if len(body) > 2 * _json.MAX_DEPTH:  # perf: a shorter one cannot nest too deep
+            _check_depth(body)
         try:
             if self.whole is not None:
                 return self._validate_whole(body, kwargs, errors)
@@ -287,9 +292,9 @@ def _too_deep() -> HTTPException:
 
 
 def _check_depth(body: bytes) -> None:
-    # perf: the same cheap screen as _json.loads; only a long, bracket-heavy
-    # body is parsed once more to measure its depth.
-    if len(body) > 2 * _json.MAX_DEPTH and body.count(b"[") + body.count(b"{") > _json.MAX_DEPTH:
+    # perf: the same cheap screen as _json.loads; only a long (the caller
+    # checked), bracket-heavy body is parsed once more to measure its depth.
+    if body.count(b"[") + body.count(b"{") > _json.MAX_DEPTH:
         try:
             _json.loads(body)
         except _json.TooDeep:

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from microweb._body import BodyRead, BodyReader
 from microweb._context import app_context
-from microweb._params import Binding, Bound, Dependency
+from microweb._dependency import Dependency
+from microweb._params import Binding, Bound
 from microweb._temporary import TemporaryResponse
 from microweb._utils import callable_name
 from microweb._validation import ErrorDict

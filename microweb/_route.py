@@ -12,9 +12,10 @@ import dataclasses
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from microweb._dependency import depends_list
 from microweb._endpoint import Endpoint, compile_endpoint
 from microweb._matcher import CompiledPath, Param, compile_path
-from microweb._params import Binding, bind_endpoint, depends_list
+from microweb._params import Binding, bind_endpoint
 from microweb._response_model import DumpOptions
 from microweb._route_base import HOST_PARAMS, BaseRoute, PathEntry, path_for
 from microweb.params import DependsMarker

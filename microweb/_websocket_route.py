@@ -45,9 +45,10 @@ from anyio.abc import TaskGroup
 
 from microweb._context import app_context
 from microweb._convertors import Convertor
+from microweb._dependency import depends_list
 from microweb._depends import Solver
 from microweb._matcher import CompiledPath, compile_path
-from microweb._params import Binding, bind_endpoint, depends_list, type_hints
+from microweb._params import Binding, bind_endpoint, type_hints
 from microweb._route_base import BaseRoute, path_for
 from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb.params import DependsMarker

@@ -61,12 +61,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar, cast
 from urllib.parse import quote, quote_from_bytes
 
+from microweb._dependency import depends_list
 from microweb._endpoint import Endpoint
 from microweb._host import Host, HostEntry
 from microweb._http.urls import PATH_SAFE, QUERY_SAFE
 from microweb._matcher import Matcher, Param
 from microweb._mount import Mount, MountEntry
-from microweb._params import depends_list
 from microweb._route import Route, check_response_class, check_tags
 from microweb._route_base import BaseRoute, PathEntry
 from microweb._websocket_route import WebSocketEndpoint, WebSocketEntry, WebSocketRoute

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
-from asgi_helpers import call_asgi
+from asgi_helpers import call_asgi, http_scope
 
-from microweb import App, BackgroundTasks, Response, Router
-from microweb._endpoint import BindingEndpoint, Endpoint
+from microweb import App, BackgroundTasks, Request, Response, Router
+from microweb._endpoint import BindingEndpoint, BodyEndpoint, Endpoint
 from microweb._json import dumps
 from microweb.background import BackgroundTask
+from microweb.params import Form
 from microweb.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from microweb.routing import Route
 from microweb.testclient import TestClient
+from microweb.types import Message
 
 
 def test_returning_the_temporary_response_sends_it_once() -> None:
@@ -287,3 +289,240 @@ def box_of(width: float) -> Callable[[], Box]:
         return Box(width)
 
     return handler
+
+
+# --- a typed body without a Request: BodyEndpoint, held to BindingEndpoint's answers ---
+
+
+class Order(msgspec.Struct):
+    name: str
+    price: float
+    tags: list[str] = []
+    note: str | None = None
+
+
+def order_app(**limits: Any) -> App:
+    """The same handler twice: ``/fast`` takes the typed-body path, ``/general`` cannot."""
+    app = App(**limits)
+
+    @app.post("/fast")
+    async def fast(order: Order, q: int = 0) -> Order:
+        return order
+
+    @app.post("/general")
+    async def general(order: Order, request: Request, q: int = 0) -> Order:
+        return order
+
+    return app
+
+
+PATHS = ["/fast", "/general"]
+JSON_TYPE = {"content-type": "application/json"}
+
+
+def test_a_typed_body_alone_is_answered_without_a_request() -> None:
+    kinds = {r.path: type(r) for r in order_app().routes}
+    assert kinds == {"/fast": BodyEndpoint, "/general": BindingEndpoint}
+    app = App()
+
+    @app.post("/tasks")
+    async def with_tasks(order: Order, tasks: BackgroundTasks) -> str:
+        return order.name
+
+    @app.post("/form")
+    async def with_form(name: Annotated[str, Form()]) -> str:
+        return name
+
+    assert {type(r) for r in app.routes} == {BindingEndpoint}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_valid_body_and_query(path: str) -> None:
+    client = TestClient(order_app())
+    r = client.post(f"{path}?q=3", content=b'{"name":"a","price":"1.5"}', headers=JSON_TYPE)
+    assert (r.status_code, r.content) == (200, b'{"name":"a","price":1.5,"tags":[],"note":null}')
+    chunked = client.post(path, content=iter([b'{"name":"a",', b'"price":2}']), headers=JSON_TYPE)
+    assert "content-length" not in chunked.request.headers
+    assert chunked.json() == {"name": "a", "price": 2.0, "tags": [], "note": None}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_422_of_a_query_value_and_the_body_together(path: str) -> None:
+    r = TestClient(order_app()).post(
+        f"{path}?q=x", content=b'{"name":1,"tags":[2]}', headers=JSON_TYPE
+    )
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": [
+            {
+                "type": "int_parsing",
+                "loc": ["query", "q"],
+                "msg": "Input should be a valid integer, unable to parse string as an integer",
+                "input": "x",
+            },
+            {
+                "type": "string_type",
+                "loc": ["body", "name"],
+                "msg": "Input should be a valid string",
+                "input": 1,
+            },
+            {
+                "type": "missing",
+                "loc": ["body", "price"],
+                "msg": "Field required",
+                "input": {"name": 1, "tags": [2]},
+            },
+            {
+                "type": "string_type",
+                "loc": ["body", "tags", 0],
+                "msg": "Input should be a valid string",
+                "input": 2,
+            },
+        ]
+    }
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_422_of_an_empty_body_json_that_does_not_parse_and_text(path: str) -> None:
+    client = TestClient(order_app())
+    assert client.post(path, headers=JSON_TYPE).json() == {
+        "detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
+    }
+    assert client.post(path, content=b'{"name": ', headers=JSON_TYPE).json() == {
+        "detail": [
+            {
+                "type": "json_invalid",
+                "loc": ["body", 9],
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": "Expecting value"},
+            }
+        ]
+    }
+    text = client.post(
+        path, content=b'{"name":"a","price":1}', headers={"content-type": "text/plain"}
+    )
+    assert (text.status_code, text.json()) == (
+        422,
+        {
+            "detail": [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ["body"],
+                    "msg": "Input should be a valid dictionary or object to extract fields from",
+                    "input": '{"name":"a","price":1}',
+                }
+            ]
+        },
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_json_depth_limit_is_400(path: str) -> None:
+    deep = b'{"name":"a","price":1,"tags":' + b"[" * 600 + b"]" * 600 + b"}"
+    r = TestClient(order_app()).post(path, content=deep, headers=JSON_TYPE)
+    assert (r.status_code, r.json()) == (
+        400,
+        {"detail": "Invalid JSON body: JSON nested deeper than 512 levels"},
+    )
+
+
+BODY = b'{"name":"a","price":1}'  # 22 bytes
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("limits", "detail"),
+    [
+        ({"max_body_size": 10}, "Request body too large: the limit is max_body_size=10 bytes"),
+        (
+            {"request_memory_budget": 10},
+            "The request body would pass the request's in-memory budget of 10 bytes "
+            "(App(request_memory_budget=...))",
+        ),
+    ],
+)
+def test_a_body_past_a_limit_is_413_sent_whole_or_chunked(
+    path: str, limits: dict[str, int], detail: str
+) -> None:
+    client = TestClient(order_app(**limits))
+    chunked = client.post(path, content=iter([BODY[:8], BODY[8:]]), headers=JSON_TYPE)
+    assert (chunked.status_code, chunked.json()) == (413, {"detail": detail})
+    declared = client.post(path, content=BODY, headers=JSON_TYPE)
+    if "max_body_size" in limits:  # refused by its content-length, before it is read
+        detail = "Request body too large: content-length 22 exceeds max_body_size=10 bytes"
+    assert (declared.status_code, declared.json()) == (413, {"detail": detail})
+    assert TestClient(order_app(max_body_size=22, request_memory_budget=22)).post(
+        path, content=BODY, headers=JSON_TYPE
+    ).json() == {"name": "a", "price": 1.0, "tags": [], "note": None}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.anyio
+async def test_a_body_in_one_message_past_a_limit_without_content_length(path: str) -> None:
+    sent = await send_body(order_app(max_body_size=10), path, [BODY])
+    assert sent[0]["status"] == 413
+    assert msgspec.json.decode(sent[1]["body"]) == {
+        "detail": "Request body too large: the limit is max_body_size=10 bytes"
+    }
+    within = await send_body(order_app(request_memory_budget=22), path, [BODY])
+    assert within[0]["status"] == 200
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.anyio
+async def test_a_bad_content_length_is_400_before_a_byte_is_read(path: str) -> None:
+    received: list[Message] = []
+    sent = await send_body(
+        order_app(max_body_size=100), path, [BODY], [(b"content-length", b"1e3")], received
+    )
+    assert sent[0]["status"] == 400
+    assert msgspec.json.decode(sent[1]["body"]) == {
+        "detail": "Invalid content-length header '1e3'"
+    }
+    assert received == []
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.anyio
+async def test_a_client_that_leaves_mid_body_gets_no_answer(
+    path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ClientDisconnect: the App answers nothing to a client that is gone, and logs nothing.
+    with caplog.at_level(logging.WARNING, logger="microweb"):
+        assert await send_body(order_app(), path, [BODY[:8]], then_disconnect=True) == []
+    assert caplog.records == []
+
+
+async def send_body(
+    app: App,
+    path: str,
+    chunks: list[bytes],
+    headers: list[tuple[bytes, bytes]] | None = None,
+    received: list[Message] | None = None,
+    *,
+    then_disconnect: bool = False,
+) -> list[Message]:
+    """Call ``app`` with ``chunks`` as the body (the last one ends it, or a disconnect follows)."""
+    messages: list[Message] = [
+        {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks
+    ]
+    if then_disconnect:
+        messages.append({"type": "http.disconnect"})
+    else:
+        messages[-1]["more_body"] = False
+
+    async def receive() -> Message:
+        message = messages.pop(0) if messages else {"type": "http.disconnect"}
+        if received is not None:
+            received.append(message)
+        return message
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = http_scope("POST", path, [(b"content-type", b"application/json"), *(headers or [])])
+    await app(scope, receive, send)
+    return sent

@@ -354,6 +354,70 @@ def test_struct_dumps_writes_what_dumps_writes(value: Product) -> None:
     assert_encodes_alike(encode, dumps, value)
 
 
+class Reading2(msgspec.Struct):
+    value: float
+    note: str | None = None
+    extra: list[float | None] = []
+
+
+class Omitting(msgspec.Struct, omit_defaults=True):
+    value: float
+    note: str | None = None
+    other: float | None = None
+
+
+# Around each bound where ``repr`` changes notation (1e-4, 1e16), the bounds of
+# the msgpack screen (2**-15, 2**-13, 2**49), zero, the subnormals and the non-finite.
+FLOAT_BOUNDS = [
+    0.0,
+    -0.0,
+    5e-324,
+    2.2e-308,
+    1e-7,
+    2**-16,
+    3e-5,
+    2**-15,
+    5e-5,
+    2**-14,
+    9.99e-5,
+    1e-4,
+    1.1e-4,
+    2**-13,
+    1.3e-4,
+    0.5,
+    1.0,
+    9.99,
+    2.0**49 - 1,
+    2.0**49,
+    1e15,
+    9999999999999998.0,
+    1e16,
+    1e300,
+    math.inf,
+    -math.inf,
+    math.nan,
+]
+
+
+@pytest.mark.parametrize("x", FLOAT_BOUNDS + [-x for x in FLOAT_BOUNDS])
+def test_struct_dumps_writes_what_dumps_writes_at_the_float_bounds(x: float) -> None:
+    encode = _json.struct_dumps(Reading2)
+    omitting = _json.struct_dumps(Omitting)
+    assert encode is not None
+    assert omitting is not None
+    values = [
+        Reading2(x),  # no null
+        Reading2(x, None),  # a null that is a None field: no msgpack pass
+        Reading2(1.0, None, [x, None]),  # a nested None: the msgpack pass
+        Reading2(1.0, "null", [x]),  # the text "null" counts too
+        Reading2(1.0, None, [x]),
+    ]
+    for value in values:
+        assert_encodes_alike(encode, dumps, value)
+    for omitted in (Omitting(x), Omitting(1.0, None, x), Omitting(x, "a", None)):
+        assert_encodes_alike(omitting, dumps, omitted)
+
+
 def test_struct_dumps_sends_other_values_to_dumps() -> None:
     encode = _json.struct_dumps(Size)
     assert encode is not None
