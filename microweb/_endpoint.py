@@ -21,9 +21,9 @@ decided here, once:
 Return-value coercion (SPEC "Return-value coercion"): a ``Response`` is sent as
 it is; anything else becomes ``response_class(value, status_code=...)``;
 ``None`` with 204 or 304 is an empty body. Where that class sends as
-``Response`` does, a handler taking just its path parameters has the value
-sent straight as the two messages such a response would send
-(``responses._base.content_messages``), without the object. A class whose
+``Response`` does, the value is sent straight as the two messages such a
+response would send (``responses._base.content_messages``), without the
+object (not when the handler took a temporary Response to merge). A class whose
 constructor declares ``request`` (a template page) also gets ``request=``
 the Request: it is made when the response is sent (``_WithRequest``),
 decided when the route is added.
@@ -161,10 +161,30 @@ class Endpoint:
         # kwargs as they are (none: a plain call, not one with **{}, 430
         # instructions fewer on /plaintext), and nothing needs closing afterwards.
         result = await (self.call(**scope["path_params"]) if self.takes_values else self.call())
+        # perf: ``answer`` written out here, one coroutine frame fewer (callgrind,
+        # /plaintext: 22,620 -> 21,440 instructions).
+        messages = self.content_messages
+        if messages is not None and not isinstance(result, Response):
+            try:
+                start, body = messages(result, scope)
+            except (TypeError, ValueError) as exc:
+                raise self.cannot_send(result, exc) from None
+            await send(start)
+            await send(body)
+            return
+        try:
+            response = result if isinstance(result, Response) else self.make_response(result)
+        except (TypeError, ValueError) as exc:
+            raise self.cannot_send(result, exc) from None
+        await response(scope, receive, send)
+
+    async def answer(self, result: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send what the handler returned (SPEC "Return-value coercion")."""
         messages = self.content_messages
         if messages is not None and not isinstance(result, Response):
             # perf: the value is sent as the route's class would send it, without
-            # making the Response (callgrind, /plaintext: 28,600 -> 21,900 instructions).
+            # making the Response (callgrind, /plaintext: 28,600 -> 21,900 instructions;
+            # POST /items: 72,800 -> 65,900).
             try:
                 start, body = messages(result, scope)
             except (TypeError, ValueError) as exc:
@@ -235,18 +255,16 @@ class BindingEndpoint(Endpoint):
         try:
             result = await self.call(**bound.kwargs)
             temporary = bound.response
-            try:
-                if temporary is None:
-                    response = (
-                        result if isinstance(result, Response) else self.make_response(result)
-                    )
-                else:
+            if temporary is None:
+                await self.answer(result, scope, receive, send)
+            else:
+                try:
                     response = self._merge(result, temporary)
-            except (TypeError, ValueError) as exc:
-                raise self.cannot_send(result, exc) from None
-            await response(scope, receive, send)
-            if temporary is not None and temporary.background is not None:
-                await temporary.background()
+                except (TypeError, ValueError) as exc:
+                    raise self.cannot_send(result, exc) from None
+                await response(scope, receive, send)
+                if temporary.background is not None:
+                    await temporary.background()
             if bound.tasks is not None:
                 await bound.tasks()
         finally:
@@ -308,12 +326,7 @@ class BodyEndpoint(BindingEndpoint):
             errors += body_errors
         if errors:
             raise RequestValidationError(errors, body=value)
-        result = await self.call(**kwargs)
-        try:
-            response = result if isinstance(result, Response) else self.make_response(result)
-        except (TypeError, ValueError) as exc:
-            raise self.cannot_send(result, exc) from None
-        await response(scope, receive, send)
+        await self.answer(await self.call(**kwargs), scope, receive, send)
 
 
 class DependingEndpoint(BindingEndpoint):
