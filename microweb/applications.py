@@ -35,6 +35,7 @@ from microweb._context import CONTEXT, AppContext
 from microweb._endpoint import Endpoint
 from microweb._memory import DEFAULT_BUDGET
 from microweb._route_base import BaseRoute
+from microweb._route_decorators import RouteDecorators
 from microweb._utils import describe, is_async_callable
 from microweb._websocket_route import close_if_open
 from microweb.concurrency import run_in_threadpool
@@ -48,7 +49,7 @@ from microweb.responses import (
     PlainTextResponse,
     Response,
 )
-from microweb.routing import RouteDecorators, Router
+from microweb.routing import Router
 from microweb.types import ASGIApp, Receive, Scope, Send
 from microweb.websockets import (
     ESCAPE_EXTENSION,
