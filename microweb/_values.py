@@ -276,7 +276,8 @@ def value_param(
         raise TypeError(
             f"parameter {name!r} of {where} is annotated {annotation!r}, "
             f"which {_CARRIER[location]} cannot carry; use one of {SCALAR_TYPES}, "
-            "or a list of one, or annotate it Request, Response or BackgroundTasks"
+            "or a list of one, annotate it Request, Response or BackgroundTasks, "
+            "or give it a value with Depends(...)"
         )
     if inner is str:
         converter = None  # perf: nothing to convert

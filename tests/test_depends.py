@@ -712,3 +712,17 @@ def test_depends_without_a_callable_needs_a_class_to_call() -> None:
         client_for(untyped)
     with pytest.raises(TypeError, match=r"Depends\(\) without a callable .* Depends\(check\)"):
         App().add_route("/d", lambda: None, dependencies=[Depends()])
+
+
+def test_a_parameter_nothing_can_fill_points_at_depends() -> None:
+    class Database:
+        pass
+
+    def dependency(db: Database) -> Database:
+        return db
+
+    async def handler(db: Annotated[Database, Depends(dependency)]) -> str:
+        return "ok"
+
+    with pytest.raises(TypeError, match=r"give it a value with Depends\(\.\.\.\)"):
+        App().add_route("/d", handler)
