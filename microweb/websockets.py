@@ -480,11 +480,18 @@ def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
+class _ModeError(ValueError, RuntimeError):
+    """A ``mode=`` other than ``"text"`` or ``"binary"``.
+
+    A bad argument value is a ``ValueError`` (STYLE.md); Starlette raises a
+    ``RuntimeError`` there, so this is both: code ported from Starlette that
+    catches ``RuntimeError`` still does.
+    """
+
+
 def _check_mode(mode: str) -> None:
-    # A bad argument value is a ValueError (STYLE.md), not Starlette's RuntimeError,
-    # which microweb keeps for a call in the wrong state.
     if mode not in ("text", "binary"):
-        raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+        raise _ModeError(f"mode must be 'text' or 'binary', got {mode!r}")
 
 
 class WebSocketClose:
