@@ -52,6 +52,8 @@ from bench.inprocess import Started, started
 from bench.servers import CLIENT_CORE, HOST, ROOT, Server, cpu_seconds, pinned, serve
 
 KINDS = ("echo", "push")
+#: ``python -m bench callgrind --endpoint "WS echo"``: instructions per message.
+WEBSOCKET_KINDS = {"WS echo": "echo", "WS push": "push"}
 
 
 @dataclass
@@ -155,11 +157,18 @@ async def measure_inprocess(
     return {"problems": problems, "us_per_message": table}
 
 
+async def verify_kind(name: str, app: ASGIApp, state: dict[str, Any], kind: str) -> list[str]:
+    """Every problem with ``app``'s echo or push endpoint; empty when right."""
+    if kind == "echo":
+        return await verify_websocket(name, app, state)
+    return await verify_push(name, app, state)
+
+
 async def check_all(running: dict[str, Started]) -> dict[str, list[str]]:
     report = {}
     for name, run in running.items():
-        run.problems = await verify_websocket(name, run.app, run.state)
-        run.problems += await verify_push(name, run.app, run.state)
+        run.problems = await verify_kind(name, run.app, run.state, "echo")
+        run.problems += await verify_kind(name, run.app, run.state, "push")
         report[name] = run.problems
         for line in run.problems:
             print(f"  {name}: FAILED the WebSocket check, no figures: {line}")
