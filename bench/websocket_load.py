@@ -28,8 +28,13 @@ process pinned to core 1 (``python -m bench.websocket_load --client``),
 compression off on both ends so the figure is not zlib's. Each round runs
 every app once, in a rotating order; an app's figures are its best round in
 messages per second (the machine is shared: other work only slows a round
-down) and the server's CPU time per message (from ``/proc``, the median
-over rounds), which other work on the machine does not inflate.
+down) and the server's CPU time per message, the median over rounds, with
+the spread (lowest and highest round) beside it: other work on the machine
+does not inflate it. That CPU time is read in nanoseconds, from the
+scheduler's count of each of the server's threads
+(``/proc/PID/task/TID/schedstat``), not in the 10 ms ticks of
+``/proc/PID/stat`` (used only where schedstat is missing), so a
+difference of a few per cent between two apps is measured, not rounded.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -61,9 +67,9 @@ class Settings:
     echo_messages: int = 2_000
     push_messages: int = 10_000
     rounds: int = 7  # in-process
-    http_rounds: int = 3  # over uvicorn
-    http_echo_messages: int = 2_000
-    http_push_messages: int = 20_000
+    http_rounds: int = 5  # over uvicorn
+    http_echo_messages: int = 4_000
+    http_push_messages: int = 40_000
 
     @classmethod
     def quick(cls) -> Settings:
@@ -220,13 +226,29 @@ def _client_main(argv: list[str]) -> None:
 # --- over uvicorn: the server side ----------------------------------------------------
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """The CPU time of process ``pid``'s threads so far, to the nanosecond where Linux says.
+
+    Each thread's ``schedstat`` starts with the nanoseconds it has run; a
+    process without it falls back on ``cpu_seconds`` (10 ms ticks).
+    """
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as schedstat:
+                total += int(schedstat.read().split()[0])
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return cpu_seconds(pid)
+    return total / 1e9
+
+
 def run_client(server: Server, kind: str, n: int) -> dict[str, Any]:
     """One client run against ``server``: messages/s, or the problem."""
     client = [sys.executable, "-m", "bench.websocket_load", "--client", kind]
     command = pinned(CLIENT_CORE, [*client, "--port", str(server.port), "-n", str(n)])
-    before = cpu_seconds(server.process.pid)
+    before = server_cpu_seconds(server.process.pid)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=360)
-    used = cpu_seconds(server.process.pid) - before
+    used = server_cpu_seconds(server.process.pid) - before
     if done.returncode != 0:
         return {"problem": f"client failed: {done.stderr.strip()[-500:]}"}
     result: dict[str, Any] = json.loads(done.stdout)
@@ -242,6 +264,7 @@ def measure_uvicorn(names: list[str], settings: Settings) -> dict[str, Any]:
     """Messages per second over a real uvicorn, echo and push, best of interleaved rounds."""
     table: dict[str, dict[str, float]] = {}
     cpu: dict[str, dict[str, float]] = {}
+    spread: dict[str, dict[str, list[float]]] = {}
     problems: dict[str, list[str]] = {name: [] for name in names}
     with ExitStack() as stack:
         servers = {name: stack.enter_context(serve(name)) for name in names}
@@ -265,9 +288,22 @@ def measure_uvicorn(names: list[str], settings: Settings) -> dict[str, Any]:
                     cpu_samples[name].append(result["server_cpu_us_per_message"])
             table[kind] = best
             cpu[kind] = {name: statistics.median(v) for name, v in cpu_samples.items() if v}
+            spread[kind] = {name: [min(v), max(v)] for name, v in cpu_samples.items() if v}
             print("  uvicorn " + _row(kind, best, "messages/s", lower=False))
             print("  uvicorn " + _row(kind, cpu[kind], "server CPU µs/message", lower=True))
-    return {"problems": problems, "messages_per_second": table, "server_cpu_us_per_message": cpu}
+            low_high = (
+                f"{name} {low:,.2f}-{high:,.2f}" for name, (low, high) in spread[kind].items()
+            )
+            print(
+                f"  uvicorn {kind:<5} server CPU spread (lowest-highest round): "
+                + ", ".join(low_high)
+            )
+    return {
+        "problems": problems,
+        "messages_per_second": table,
+        "server_cpu_us_per_message": cpu,
+        "server_cpu_spread": spread,
+    }
 
 
 def _row(kind: str, row: dict[str, float], unit: str, lower: bool) -> str:

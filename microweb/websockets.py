@@ -427,22 +427,12 @@ class WebSocket(HTTPConnection):
         except (orjson.JSONDecodeError, _json.TooDeep) as exc:
             raise WebSocketException(1007, f"invalid JSON: {exc}") from None
 
-    async def _send_data(self, message: Message) -> None:
-        """Send a ``websocket.send`` message: the server's send once accepted."""
-        if self._connection.sent is not WebSocketState.CONNECTED:
-            await self.send(message)  # the errors of a wrong order
-            return
-        # perf: once accepted a data message is always in order: straight to
-        # the server (in-process push 0.80 -> 0.69 µs a message).
-        try:
-            await self._send(message)
-        except OSError:
-            raise self._gone() from None
-
     async def send_text(self, data: str) -> None:
         """Send a text message."""
-        # perf: _send_data written out: a coroutine frame less a message
-        # (callgrind: push 6,314 -> 5,273 instructions a message, echo -1,040).
+        # perf: once accepted a data message is always in order: straight to the
+        # server, checked here rather than in a shared helper coroutine (callgrind:
+        # push 6,314 -> 5,273 instructions a message; a plain method returning
+        # that helper's coroutine, 5,575).
         message = {"type": "websocket.send", "text": data}
         if self._connection.sent is not WebSocketState.CONNECTED:
             await self.send(message)  # the errors of a wrong order
@@ -468,9 +458,9 @@ class WebSocket(HTTPConnection):
         _check_mode(mode)
         encoded = _json.dumps(data)
         if mode == "text":
-            await self._send_data({"type": "websocket.send", "text": encoded.decode()})
+            await self.send_text(encoded.decode())
         else:
-            await self._send_data({"type": "websocket.send", "bytes": encoded})
+            await self.send_bytes(encoded)
 
     def iter_text(self) -> AsyncIterator[str]:
         """The text messages as they come; ends quietly when the client closes."""
