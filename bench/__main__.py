@@ -146,7 +146,9 @@ def run_part(part: str, args: argparse.Namespace, server: str) -> dict[str, Any]
         print(f"  {server} is not installed (pip install -r bench/requirements.txt): skipped")
         return None
     names = chosen_apps(args, part)
-    only = [endpoint(name).name for name in args.endpoint] if args.endpoint else None
+    # "WS echo" and "WS push" name WebSocket figures (callgrind counts them per message).
+    known = websocket_load.WEBSOCKET_KINDS
+    only = [n if n in known else endpoint(n).name for n in args.endpoint or ()] or None
     if part == "inprocess":
         return inprocess.run(names, args.quick, only, args.busy)
     if part == "scale":

@@ -1,6 +1,7 @@
 """Instructions per request under ``valgrind --tool=callgrind``: a figure that does not wobble.
 
 Run: python -m bench callgrind [--app microweb] [--endpoint /plaintext] [-n 1000]
+     python -m bench callgrind --app raw --app microweb --endpoint "WS echo" --endpoint "WS push"
 
 Time on a shared 2-core machine moves by 10 % from run to run; the count of
 instructions executed moves by well under 1 %, so this is the figure to use
@@ -15,12 +16,18 @@ afresh. The cost of one request is (the 2N block - the N block) / N, which
 cancels the start-up, the warm-up and the fixed cost of a block. The hash
 seed is fixed and the objects built at start-up are frozen out of the garbage
 collector (``gc.freeze()``), so repeated runs give the same counts.
+
+The WebSocket endpoints ``WS echo`` and ``WS push`` (``bench.websocket_load``)
+count instructions per message: the N block is one connection of N echo
+round trips (or N pushed texts), the 2N block one of 2N, so the difference
+cancels the handshake and the close too.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import os
 import re
@@ -28,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,6 +44,7 @@ from bench import apps as registry
 from bench.check import endpoint, verify_endpoint
 from bench.driver import lifespan
 from bench.inprocess import Started, batch
+from bench.websocket_load import WEBSOCKET_KINDS, session, verify_kind
 
 DEFAULT_APPS = ["raw", "microweb"]
 DEFAULT_ENDPOINTS = ["/plaintext", "/json", "/r999/items/5"]
@@ -127,24 +136,30 @@ async def _work(app_name: str, targets: list[str], n: int, warmup: int) -> None:
     app = registry.create(app_name)
     async with lifespan(app) as state:
         run = Started(app_name, app, state)
-        chosen = [endpoint(target) for target in targets]
-        for target in chosen:
-            problems = await verify_endpoint(app_name, app, target, state)
+        blocks: list[Callable[[int], Awaitable[float]]] = []
+        for target in targets:
+            if target in WEBSOCKET_KINDS:
+                problems = await verify_kind(app_name, app, state, WEBSOCKET_KINDS[target])
+                blocks.append(functools.partial(session, app, state, WEBSOCKET_KINDS[target]))
+            else:
+                chosen = endpoint(target)
+                problems = await verify_endpoint(app_name, app, chosen, state)
+                blocks.append(functools.partial(batch, run, chosen))
             if problems:
                 raise SystemExit("wrong answer, no figures: " + "; ".join(problems))
         gc.collect()
         gc.freeze()  # the app's objects stay out of the collections we count
-        for target in chosen:
-            await batch(run, target, warmup)
+        for block in blocks:
+            await block(warmup)
             # Always timed, so that -n 1000 and the automatic 1000 count the same.
-            seconds = await batch(run, target, 10) / 10
+            seconds = await block(10) / 10
             count = n if n > 0 else max(AUTO_MIN, min(AUTO_MAX, int(AUTO_SECONDS / seconds)))
             print("N", count, flush=True)
             os.getppid()  # dump: start-up and warm-up
-            await batch(run, target, count)
-            os.getppid()  # dump: N requests
-            await batch(run, target, 2 * count)
-            os.getppid()  # dump: 2N requests
+            await block(count)
+            os.getppid()  # dump: N requests (or messages)
+            await block(2 * count)
+            os.getppid()  # dump: 2N requests (or messages)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
@@ -162,7 +177,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint",
         action="append",
-        help="repeatable; default /plaintext /json /r999/items/5",
+        help="repeatable; default /plaintext /json /r999/items/5; "
+        '"WS echo" and "WS push" count per WebSocket message',
     )
     parser.add_argument(
         "-n",
@@ -176,7 +192,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def from_arguments(args: argparse.Namespace) -> dict[str, Any] | None:
     apps = args.app or DEFAULT_APPS
-    targets = [endpoint(name).name for name in args.endpoint or DEFAULT_ENDPOINTS]
+    targets = [
+        name if name in WEBSOCKET_KINDS else endpoint(name).name
+        for name in args.endpoint or DEFAULT_ENDPOINTS
+    ]
     if getattr(args, "worker", False):
         asyncio.run(_work(apps[0], targets, args.n, args.warmup))
         return None

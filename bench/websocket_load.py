@@ -30,8 +30,10 @@ Rust), and the ``websockets`` client runs in a process pinned to core 1
 every app once, in a rotating order; an app's figures are its best round in
 messages per second (the machine is shared: other work only slows a round
 down) and the server's CPU time per message (from ``/proc``, thread by
-thread in ns: ``servers.thread_cpu``; the median over rounds), which other
-work on the machine does not inflate.
+thread in ns: ``servers.thread_cpu``), the median over rounds, with the
+spread (lowest and highest round) beside it: other work on the machine does
+not inflate it, and a difference of a few per cent between two apps is
+measured, not rounded to 10 ms ticks.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ from bench.inprocess import Started, started
 from bench.servers import CLIENT_CORE, HOST, ROOT, Server, cpu_used, pinned, serve
 
 KINDS = ("echo", "push")
+#: ``python -m bench callgrind --endpoint "WS echo"``: instructions per message.
+WEBSOCKET_KINDS = {"WS echo": "echo", "WS push": "push"}
 
 
 @dataclass
@@ -61,9 +65,9 @@ class Settings:
     echo_messages: int = 2_000
     push_messages: int = 10_000
     rounds: int = 7  # in-process
-    http_rounds: int = 3  # over a server
-    http_echo_messages: int = 1_000
-    http_push_messages: int = 10_000
+    http_rounds: int = 5  # over a server
+    http_echo_messages: int = 4_000
+    http_push_messages: int = 40_000
 
     @classmethod
     def quick(cls) -> Settings:
@@ -157,11 +161,18 @@ async def measure_inprocess(
     return {"problems": problems, "us_per_message": table}
 
 
+async def verify_kind(name: str, app: ASGIApp, state: dict[str, Any], kind: str) -> list[str]:
+    """Every problem with ``app``'s echo or push endpoint; empty when right."""
+    if kind == "echo":
+        return await verify_websocket(name, app, state)
+    return await verify_push(name, app, state)
+
+
 async def check_all(running: dict[str, Started]) -> dict[str, list[str]]:
     report = {}
     for name, run in running.items():
-        run.problems = await verify_websocket(name, run.app, run.state)
-        run.problems += await verify_push(name, run.app, run.state)
+        run.problems = await verify_kind(name, run.app, run.state, "echo")
+        run.problems += await verify_kind(name, run.app, run.state, "push")
         report[name] = run.problems
         for line in run.problems:
             print(f"  {name}: FAILED the WebSocket check, no figures: {line}")
@@ -235,6 +246,7 @@ def measure_served(names: list[str], settings: Settings, server: str) -> dict[st
     """Messages per second over a real ``server``, echo and push, best of interleaved rounds."""
     table: dict[str, dict[str, float]] = {}
     cpu: dict[str, dict[str, float]] = {}
+    spread: dict[str, dict[str, list[float]]] = {}
     problems: dict[str, list[str]] = {name: [] for name in names}
     with ExitStack() as stack:
         servers = {name: stack.enter_context(serve(name, server=server)) for name in names}
@@ -258,9 +270,22 @@ def measure_served(names: list[str], settings: Settings, server: str) -> dict[st
                     cpu_samples[name].append(result["server_cpu_us_per_message"])
             table[kind] = best
             cpu[kind] = {name: statistics.median(v) for name, v in cpu_samples.items() if v}
+            spread[kind] = {name: [min(v), max(v)] for name, v in cpu_samples.items() if v}
             print(f"  {server} " + _row(kind, best, "messages/s", lower=False))
             print(f"  {server} " + _row(kind, cpu[kind], "server CPU µs/message", lower=True))
-    return {"problems": problems, "messages_per_second": table, "server_cpu_us_per_message": cpu}
+            low_high = (
+                f"{name} {low:,.2f}-{high:,.2f}" for name, (low, high) in spread[kind].items()
+            )
+            print(
+                f"  {server} {kind:<5} server CPU spread (lowest-highest round): "
+                + ", ".join(low_high)
+            )
+    return {
+        "problems": problems,
+        "messages_per_second": table,
+        "server_cpu_us_per_message": cpu,
+        "server_cpu_spread": spread,
+    }
 
 
 def _row(kind: str, row: dict[str, float], unit: str, lower: bool) -> str:

@@ -6,7 +6,7 @@ A request's way through (the stack is built once, on the first call)::
       user middleware        plain ASGI, the first given is the outermost
       App._dispatch          lifespan -> _lifespan; http -> _http; websocket -> _websocket
         App._http            the error boundary: any exception below becomes a response
-        App._websocket       the websocket one: a denial response or a close code
+        App._websocket       the websocket one (_ws_boundary): a denial response or a close code
           Router             match, 404/405/OPTIONS/HEAD
             Endpoint         bind arguments, call the handler, coerce, send (per route, compiled)
 
@@ -22,10 +22,9 @@ start and the error is logged.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -33,17 +32,22 @@ import anyio
 
 from microweb._context import CONTEXT, AppContext
 from microweb._endpoint import Endpoint
+from microweb._exception_handlers import (
+    ExceptionHandler,
+    call_handler,
+    handler_for,
+    http_exception_response,
+    log_unhandled,
+)
 from microweb._memory import DEFAULT_BUDGET
 from microweb._route_base import BaseRoute
 from microweb._route_decorators import RouteDecorators
-from microweb._utils import describe, is_async_callable
-from microweb._websocket_route import close_if_open
-from microweb.concurrency import run_in_threadpool
+from microweb._utils import describe
+from microweb._ws_boundary import WebSocketBoundary
 from microweb.datastructures import State
-from microweb.exceptions import HTTPException, WebSocketException
+from microweb.exceptions import HTTPException
 from microweb.requests import ClientDisconnect, Request
 from microweb.responses import (
-    BODYLESS_STATUSES,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -51,25 +55,12 @@ from microweb.responses import (
 )
 from microweb.routing import Router
 from microweb.types import ASGIApp, Receive, Scope, Send
-from microweb.websockets import (
-    ESCAPE_EXTENSION,
-    WatchedConnection,
-    WebSocket,
-    WebSocketDisconnect,
-    WebSocketState,
-)
 
 __all__ = ["App"]
 
 logger = logging.getLogger("microweb")
 
 F = TypeVar("F", bound=Callable[..., Any])
-HTTPExceptionHandler = Callable[[Request, Any], Response | Awaitable[Response]]
-# A WebSocket's handler may also close the connection itself and return None.
-WebSocketExceptionHandler = Callable[
-    [WebSocket, Any], Awaitable[Response | None] | Response | None
-]
-ExceptionHandler = HTTPExceptionHandler | WebSocketExceptionHandler
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Mapping[str, Any] | None]]
 MiddlewareSpec = tuple[Callable[..., ASGIApp], Mapping[str, Any]]
 
@@ -160,6 +151,10 @@ class App(RouteDecorators):
         self._exception_handlers: dict[type[Exception] | int, ExceptionHandler] = {}
         for key, handler in (exception_handlers or {}).items():
             self.add_exception_handler(key, handler)
+        # The websocket error boundary reads this very dict: later handlers apply.
+        self._websocket = WebSocketBoundary(
+            self.router, self._exception_handlers, self._server_error
+        )
         self._stack: ASGIApp | None = None
         self.title = title
         self.version = version
@@ -338,43 +333,21 @@ class App(RouteDecorators):
 
         return register
 
-    def _class_handler(self, exc: Exception) -> ExceptionHandler | None:
-        for cls in type(exc).__mro__:
-            handler = self._exception_handlers.get(cls)
-            if handler is not None:
-                return handler
-        return None
-
-    def _handler_for(self, scope: Scope, exc: Exception) -> ExceptionHandler | None:
-        """The handler registered for ``exc``, in the boundary's order; None: the default.
-
-        An ``HTTPException`` looks for its status first, then its class; any
-        other exception for its class, else it is logged as unhandled and the
-        500 handler (if any) answers it.
-        """
-        if isinstance(exc, HTTPException):
-            return self._exception_handlers.get(exc.status_code) or self._class_handler(exc)
-        handler = self._class_handler(exc)
-        if handler is None:
-            _log_unhandled(scope, exc)
-            handler = self._exception_handlers.get(500)
-        return handler
-
     async def _error_response(self, scope: Scope, receive: Receive, exc: Exception) -> Response:
-        handler = self._handler_for(scope, exc)
+        handler = handler_for(self._exception_handlers, scope, exc)
         if handler is None:
             if isinstance(exc, HTTPException):
-                return _http_exception_response(exc)
+                return http_exception_response(exc)
             return self._server_error(exc)
         try:
-            result = await _call_handler(handler, Request(scope, receive), exc)
+            result = await call_handler(handler, Request(scope, receive), exc)
             if not isinstance(result, Response):
                 raise TypeError(
                     f"exception handler {handler!r} returned {type(result).__name__}, "
                     "not a Response"
                 )
         except Exception as handler_exc:
-            _log_unhandled(scope, handler_exc)
+            log_unhandled(scope, handler_exc)
             return self._server_error(handler_exc)
         return result
 
@@ -439,87 +412,6 @@ class App(RouteDecorators):
             await self.router(scope, receive, send)
         except Exception as exc:
             await self._answer_error(scope, receive, send, exc)
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The error boundary of websocket scopes (SPEC "WebSockets", docs/websockets.md).
-
-        What an exception becomes depends on what was sent, which the
-        boundary watches (``WatchedConnection``). A handler registered for it
-        (looked up as for HTTP: the status of an ``HTTPException``, then the
-        class, then 500 for the unhandled) gets ``(websocket, exc)``: it may
-        close the connection, send a denial response, or return a
-        ``Response``, sent as the denial where the handshake is still open and
-        the server offers ``websocket.http.response``; what it leaves open is
-        closed 1000. Without a handler: ``WebSocketException`` closes with its
-        code; before accept an ``HTTPException`` is a denial response with its
-        status and detail (else a close: 1008), anything else is logged and a
-        500 denial (else a close 1011); after accept an ``HTTPException``
-        closes 1008 with its detail, anything else 1011, no traceback sent.
-        A client that left (``WebSocketDisconnect``) is no error; only a test
-        client that asks (``ESCAPE_EXTENSION``) hears of it.
-        """
-        connection = WatchedConnection(receive, send)
-        try:
-            await self.router(scope, connection.receive, connection.send)
-        except WebSocketDisconnect as exc:
-            if (escape := scope.get("extensions", {}).get(ESCAPE_EXTENSION)) is not None:
-                escape["exception"] = exc
-        except Exception as exc:
-            await self._answer_websocket_error(scope, connection, exc)
-
-    async def _answer_websocket_error(
-        self, scope: Scope, connection: WatchedConnection, exc: Exception
-    ) -> None:
-        if isinstance(exc, WebSocketException):
-            handler = self._class_handler(exc)  # expected: never logged
-        else:
-            handler = self._handler_for(scope, exc)
-        if handler is not None:
-            websocket = connection.websocket(scope)
-            try:
-                result = await _call_handler(handler, websocket, exc)
-                if result is not None and not isinstance(result, Response):
-                    raise TypeError(
-                        f"exception handler {handler!r} returned {type(result).__name__}; "
-                        "for a WebSocket it returns None or a Response"
-                    )
-            except WebSocketDisconnect:
-                return  # the client left meanwhile
-            except Exception as handler_exc:
-                _log_unhandled(scope, handler_exc)
-                exc = handler_exc  # answered below as any unhandled error
-            else:
-                if result is None:
-                    await close_if_open(websocket, 1000)
-                    return
-                if connection.may_deny(scope):
-                    await connection.deny(scope, result)
-                    return
-                # A Response cannot be sent after accept: closed as without the handler.
-        await self._close_for_error(scope, connection, exc)
-
-    async def _close_for_error(
-        self, scope: Scope, connection: WatchedConnection, exc: Exception
-    ) -> None:
-        """The default answer to ``exc`` (no handler), by what was sent so far."""
-        if connection.sent not in (WebSocketState.CONNECTING, WebSocketState.CONNECTED):
-            return  # closed, or a denial response under way: nothing more to say
-        if isinstance(exc, WebSocketException):
-            code, reason = exc.code, exc.reason
-        elif connection.may_deny(scope):
-            response = (
-                _http_exception_response(exc)
-                if isinstance(exc, HTTPException)
-                else self._server_error(exc)
-            )
-            await connection.deny(scope, response)
-            return
-        elif isinstance(exc, HTTPException):
-            code, reason = 1008, _close_reason(exc.detail)  # RFC 6455: policy violation
-        else:
-            code, reason = 1011, ""  # RFC 6455: an unexpected condition; no traceback sent
-        with contextlib.suppress(OSError):  # the client left: nobody to tell
-            await connection.send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def _answer_error(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception
@@ -593,29 +485,3 @@ def _middleware_spec(item: Any) -> MiddlewareSpec:
     raise TypeError(
         f"middleware must be a class, a Middleware or a (class, options) tuple, got {item!r}"
     )
-
-
-def _http_exception_response(exc: HTTPException) -> Response:
-    if exc.status_code in BODYLESS_STATUSES:
-        return Response(status_code=exc.status_code, headers=exc.headers)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _call_handler(handler: ExceptionHandler, connection: Any, exc: Exception) -> Any:
-    """Call an exception handler, awaited or in a worker thread."""
-    if is_async_callable(handler):
-        return await handler(connection, exc)  # type: ignore[misc]  # async: awaitable
-    return await run_in_threadpool(handler, connection, exc)
-
-
-def _close_reason(detail: Any) -> str:
-    """``detail`` as a close reason: RFC 6455 §5.5 leaves it 123 bytes of UTF-8."""
-    reason = detail if isinstance(detail, str) else ""
-    encoded = reason.encode()
-    if len(encoded) <= 123:
-        return reason
-    return encoded[:123].decode(errors="ignore")
-
-
-def _log_unhandled(scope: Scope, exc: Exception) -> None:
-    logger.error("unhandled %s in %s", type(exc).__name__, describe(scope), exc_info=exc)

@@ -228,6 +228,20 @@ async def test_json_modes_are_checked() -> None:
         await websocket.receive_json(mode="yaml")  # type: ignore[arg-type]
 
 
+@pytest.mark.anyio
+async def test_a_bad_json_mode_is_also_the_runtime_error_starlette_raises() -> None:
+    peer = WebSocketPeer()
+    websocket = WebSocket(websocket_scope(), peer.receive, peer.send)
+    await websocket.accept()
+    with pytest.raises(RuntimeError, match="mode must be 'text' or 'binary', got 'xml'"):
+        await websocket.send_json({}, mode="xml")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="got 'xml'"):
+        await websocket.receive_json(mode="xml")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="got 'xml'"):
+        websocket.iter_json(mode="xml")  # type: ignore[arg-type]
+    assert peer.sent == [{"type": "websocket.accept", "subprotocol": None, "headers": []}]
+
+
 @pytest.mark.parametrize(
     ("sent", "code"),
     [({"bytes": b"x"}, 1003), ({"text": "{not json"}, 1007)],
