@@ -15,29 +15,18 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_params_typed import Item as StructItem  # the msgspec model of the typed-data tests
 
 from microweb import App
 from microweb._validation import MAX_INPUT
 from microweb.types import Message
-
-
-class StructTag(msgspec.Struct):
-    name: str
-    weight: Annotated[int, msgspec.Meta(ge=0)] = 0
-
-
-class StructItem(msgspec.Struct):
-    name: str
-    price: float
-    tags: list[StructTag] = []
-    note: str | None = None
 
 
 @dataclasses.dataclass
