@@ -47,6 +47,8 @@ hangs the close, as it would hold a worker on a real server.
 
 from __future__ import annotations
 
+import base64
+import os
 import threading
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -380,6 +382,23 @@ class _Lifespan:
         self._inbox.close()
 
 
+def _handshake_headers(
+    subprotocols: Sequence[str] | None, headers: Mapping[str, str] | None
+) -> httpx.Headers:
+    """The headers a browser's handshake carries (RFC 6455 4.1); the test's own win."""
+    handshake = {
+        "connection": "upgrade",
+        "upgrade": "websocket",
+        "sec-websocket-key": base64.b64encode(os.urandom(16)).decode(),
+        "sec-websocket-version": "13",
+    }
+    if subprotocols:
+        handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
+    merged = httpx.Headers(handshake)
+    merged.update(headers or {})  # by name, whatever its case
+    return merged
+
+
 class TestClient(httpx.Client):
     """An ``httpx.Client`` that calls an ASGI app in-process.
 
@@ -436,7 +455,7 @@ class TestClient(httpx.Client):
         it closes the connection (1000) and waits for the app to return; an
         error the app raised is raised there (``raise_server_exceptions``).
         """
-        request = self.build_request("GET", url, headers=headers)
+        request = self.build_request("GET", url, headers=_handshake_headers(subprotocols, headers))
         scope = self._asgi.websocket_scope(request.url, request.headers, list(subprotocols or ()))
         return WebSocketTestSession(
             self._asgi.app, scope, self._asgi.session_portal, self._asgi.raise_server_exceptions

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import threading
@@ -503,3 +504,31 @@ def test_websocket_sessions_open_together_share_one_event_loop() -> None:
         assert threads[2] == threads[0]
         assert (first.receive_text(), second.receive_text()) == ("all", "all")
     assert threading.active_count() == running  # the last one out stopped the portal
+
+
+def test_websocket_handshake_carries_what_a_browser_sends() -> None:
+    app = App()
+
+    @app.websocket("/headers")
+    async def headers(websocket: WebSocket) -> None:
+        await websocket.accept(subprotocol=websocket.scope["subprotocols"][0])
+        await websocket.send_json(dict(websocket.headers))
+        await websocket.close()
+
+    client = TestClient(app)
+    with client.websocket_connect("/headers", subprotocols=["chat", "v2"]) as websocket:
+        sent = websocket.receive_json()
+    assert sent["connection"] == "upgrade"
+    assert sent["upgrade"] == "websocket"
+    assert sent["sec-websocket-version"] == "13"
+    assert sent["sec-websocket-protocol"] == "chat, v2"
+    assert len(base64.b64decode(sent["sec-websocket-key"], validate=True)) == 16
+    assert sent["user-agent"] == "testclient"
+    # Each handshake has its own key; a test's own header wins over the default.
+    with client.websocket_connect(
+        "/headers", subprotocols=["x"], headers={"Upgrade": "WebSocket"}
+    ) as websocket:
+        again = websocket.receive_json()
+    assert again["sec-websocket-key"] != sent["sec-websocket-key"]
+    assert again["upgrade"] == "WebSocket"
+    assert again["sec-websocket-protocol"] == "x"
