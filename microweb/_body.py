@@ -82,6 +82,9 @@ class BodyParam(NamedTuple):
 
 
 _JSON = b"application/json"
+# msgspec raises UnicodeDecodeError, not DecodeError, for a JSON string that is
+# not UTF-8 (a key is not checked): either way the body is not JSON.
+_NOT_JSON = (msgspec.DecodeError, UnicodeDecodeError)
 
 
 def _is_json(scope: Scope) -> bool:
@@ -203,7 +206,7 @@ class BodyReader:
             value = self.decoder.decode(body)
         except msgspec.ValidationError:
             return self._refused(body, errors)
-        except msgspec.DecodeError:
+        except _NOT_JSON:
             errors.append(_json_invalid(body))
             return None
         except RecursionError:
@@ -226,7 +229,7 @@ class BodyReader:
             return value
         try:
             return msgspec.json.decode(body)  # the document, for RequestValidationError.body
-        except msgspec.DecodeError:
+        except _NOT_JSON:
             return None  # NaN or Infinity, which pydantic reads and msgspec does not
 
     def _validate_keys(self, kwargs: dict[str, Any], errors: list[ErrorDict]) -> None:
@@ -243,7 +246,7 @@ class BodyReader:
             # The typed decoder stops at the first misfit, maybe before a syntax
             # error further on: JSON that does not parse is reported as such.
             document = msgspec.json.decode(body)
-        except msgspec.DecodeError:
+        except _NOT_JSON:
             errors.append(_json_invalid(body))
             return None
         except RecursionError:  # nested past msgspec's limit (and orjson's 1,024)

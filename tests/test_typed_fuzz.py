@@ -134,10 +134,20 @@ _item_like = st.fixed_dictionaries(
         "note": _values,
     },
 )
+
+
+def _spliced(document: bytes, junk: bytes) -> bytes:
+    """``junk`` put before the last quote: inside a string, when there is one."""
+    at = document.rfind(b'"')
+    return document[:at] + junk + document[at:] if at > 0 else junk + document
+
+
 _bodies = st.one_of(
     _values.map(lambda v: json.dumps(v).encode()),
     _item_like.map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=64),
+    # Bytes that are not UTF-8 inside a JSON string (msgspec raises UnicodeDecodeError).
+    st.builds(_spliced, _item_like.map(lambda v: json.dumps(v).encode()), st.binary(max_size=4)),
 )
 
 
@@ -162,3 +172,16 @@ def test_random_bodies_give_200_400_or_a_bounded_422(
                 assert set(error) <= {"type", "loc", "msg", "input", "ctx"}
                 assert error["loc"][0] == "body"
                 assert _bounded(error["input"]), (path, body, error)
+
+
+@pytest.mark.parametrize("path", ["/s", "/m", "/p"])
+@pytest.mark.parametrize(
+    "body",
+    [b'"\x80"', b'{"name": "\x80"}', b'["\xff"]', b'{"name": "a", "tags": [{"name": "\xc3("}]}'],
+)
+def test_a_string_that_is_not_utf8_is_json_invalid(
+    loop: asyncio.AbstractEventLoop, path: str, body: bytes
+) -> None:
+    status, answer = loop.run_until_complete(_post(path, body))
+    assert status == 422, answer
+    assert [error["type"] for error in json.loads(answer)["detail"]] == ["json_invalid"]
