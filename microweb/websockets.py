@@ -71,6 +71,13 @@ class WebSocketState(enum.Enum):
     RESPONSE = 3
 
 
+# perf: the state of an open connection as a module global for the per-message
+# paths: on Python 3.11 the enum's metaclass has a __getattr__, which sends every
+# ``WebSocketState.CONNECTED`` through the slow attribute hook (about 250 ns, seven
+# times a global's). Callgrind: push 5,287 -> 4,363, echo 12,766 -> 9,994 instructions.
+_OPEN = WebSocketState.CONNECTED
+
+
 class WebSocketDisconnect(Exception):
     """The client closed the connection (or it was lost): ``code`` and ``reason``.
 
@@ -369,10 +376,7 @@ class WebSocket(HTTPConnection):
         when ``stop`` (the ``iter_*`` methods end there).
         """
         connection = self._connection
-        if (
-            connection.received is WebSocketState.CONNECTED
-            and connection.sent is WebSocketState.CONNECTED
-        ):
+        if connection.received is _OPEN and connection.sent is _OPEN:
             # perf: both halves open (every message of an exchange): the server's
             # receive straight away; with the tracker below, echo 2.28 -> 1.59 µs.
             message = await self._receive()
@@ -434,7 +438,7 @@ class WebSocket(HTTPConnection):
         # push 6,314 -> 5,273 instructions a message; a plain method returning
         # that helper's coroutine, 5,575).
         message = {"type": "websocket.send", "text": data}
-        if self._connection.sent is not WebSocketState.CONNECTED:
+        if self._connection.sent is not _OPEN:
             await self.send(message)  # the errors of a wrong order
             return
         try:
@@ -445,7 +449,7 @@ class WebSocket(HTTPConnection):
     async def send_bytes(self, data: bytes) -> None:
         """Send a binary message."""
         message = {"type": "websocket.send", "bytes": data}
-        if self._connection.sent is not WebSocketState.CONNECTED:
+        if self._connection.sent is not _OPEN:
             await self.send(message)  # the errors of a wrong order
             return
         try:
