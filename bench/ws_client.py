@@ -64,7 +64,12 @@ class Connection:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.close_code: int | None = None  # the server's, once its close frame came
         self._close_sent = False
-        self._incoming = self._messages(self._handshake(host, port, path))
+        try:
+            rest = self._handshake(host, port, path)
+        except BaseException:
+            self.sock.close()
+            raise
+        self._incoming = self._messages(rest)
 
     def _handshake(self, host: str, port: int, path: str) -> bytes:
         """Send the upgrade request, check the 101; the bytes read past its head."""
@@ -154,6 +159,7 @@ class Connection:
                     return
             chunk = recv(READ_SIZE)
             if not chunk:
+                self.sock.close()
                 return  # closed with no close frame: close_code stays None
             buffer, position = buffer[position:] + chunk, 0
 
