@@ -88,7 +88,24 @@ def _served_medians(
         "(`bench.report_http`); the figure is how many times better microweb is.\n",
     ]
     out += [text for key in WEBSOCKET_MEASURES if (text := verdict_table(rows, key))]
+    names = _names(rows)
+    share = [
+        [f"`{kind}`", *(_share(row.get(name, {})) for name in names)] for kind, row in rows.items()
+    ]
+    out += [
+        "The server's share of its core over the client's window, and the client's CPU "
+        "per message (medians): a push server near 100 % had its core to itself and was "
+        "the limit; a client far below the server's CPU per message is not the limit.\n",
+        _table(["server share of its core; client CPU µs/message", *names], share),
+    ]
     return "\n".join(out)
+
+
+def _share(figures: dict[str, Any]) -> str:
+    share, client = figures.get("server_cpu_share"), figures.get("client_cpu_us_per_message")
+    if share is None or client is None:
+        return DASH
+    return f"{share:.0%}; {client:.2f}"
 
 
 def idle_section(part: dict[str, Any]) -> str:

@@ -66,7 +66,15 @@ KINDS = ("echo", "push")  # in-process
 SERVED_KINDS = ("echo", "push", "push-1k")
 PUSH_1K = 1_000
 #: The figures of a served run, each the median of its rounds with their spread.
-SERVED_MEASURES = ("messages_per_second", "server_cpu_us_per_message", "client_cpu_us_per_message")
+SERVED_MEASURES = (
+    "messages_per_second",
+    "server_cpu_us_per_message",
+    "client_cpu_us_per_message",
+    # The share of its core the server used over the client's window: near 1 when
+    # the server is the limit and had its core to itself; well below, it waited for
+    # the client, or other work on the machine took the core (messages/s says less).
+    "server_cpu_share",
+)
 #: ``python -m bench callgrind --endpoint "WS echo"``: instructions per message.
 WEBSOCKET_KINDS = {"WS echo": "echo", "WS push": "push"}
 
@@ -267,6 +275,7 @@ def run_client(server: Server, kind: str, n: int, connections: int = 1) -> dict[
     # The server's CPU for the whole run (handshakes included), per message.
     result["server_cpu_us_per_message"] = used / total * 1e6
     result["client_cpu_us_per_message"] = result["client_cpu_seconds"] / total * 1e6
+    result["server_cpu_share"] = used / result["seconds"]
     return result
 
 
