@@ -238,16 +238,20 @@ async def test_messages_once_accepted_look_up_no_enum_member(
     for text in ("one", "two"):
         peer.push({"type": "websocket.receive", "text": text})
     peer.push({"type": "websocket.receive", "bytes": b"three"})
+    peer.push({"type": "websocket.receive", "text": "raw"})
     assert [await websocket.receive_text(), await websocket.receive_text()] == ["one", "two"]
     assert await websocket.receive_bytes() == b"three"
+    assert (await websocket.receive())["text"] == "raw"
     await websocket.send_text("four")
     await websocket.send_bytes(b"five")
     await websocket.send_json({"six": 6})
+    await websocket.send({"type": "websocket.send", "text": "seven"})
     assert counted.lookups == 0
     assert [m.get("text", m.get("bytes")) for m in peer.sent[1:]] == [
         "four",
         b"five",
         '{"six":6}',
+        "seven",
     ]
 
 
