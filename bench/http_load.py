@@ -267,18 +267,30 @@ def load_endpoint(
     return {name: summary(runs) for name, runs in rounds.items()}
 
 
+def median_spread(runs: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Each of ``keys`` over ``runs``: the median, and ``_min``/``_max`` (the spread).
+
+    A round whose figure is None (nothing measured) is left out; with none
+    left, the three are None.
+    """
+    row: dict[str, Any] = {}
+    for key in keys:
+        values = [f[key] for f in runs if f[key] is not None]
+        row[key] = statistics.median(values) if values else None
+        row[f"{key}_min"] = min(values, default=None)
+        row[f"{key}_max"] = max(values, default=None)
+    return row
+
+
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One app's figures over its rounds: medians, the spread of ``SPREAD``, the rounds."""
     row: dict[str, Any] = {}
-    for key in ("p50_ms", "p99_ms", "server_cpu_share", *SPREAD):
+    for key in ("p50_ms", "p99_ms", "server_cpu_share"):
         values = [f[key] for f in runs if f[key] is not None]
         row[key] = statistics.median(values) if values else None
-    for key in SPREAD:
-        values = [f[key] for f in runs if f[key] is not None]
-        row[f"{key}_min"] = min(values, default=None)
-        row[f"{key}_max"] = max(values, default=None)
     return {
         **row,
+        **median_spread(runs, SPREAD),
         "statistic": "median",
         "non_2xx": sum(f["non_2xx"] for f in runs),
         "socket_errors": sum(f["socket_errors"] for f in runs),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench import apps as registry
+from bench.report_http import WEBSOCKET_MEASURES, figure_table, verdict_table
 from bench.tables import DASH, TIMES, ratio_rows
 from bench.tables import apps_in as _names
 from bench.tables import table as _table
@@ -47,7 +48,9 @@ def websocket_section(parts: list[dict[str, Any]]) -> str:
 
 
 def _served(figures: dict[str, Any], settings: dict[str, Any], server: str, setup: str) -> str:
-    rows = figures["messages_per_second"]
+    if "rows" in figures:
+        return _served_medians(figures["rows"], settings, server, setup)
+    rows = figures["messages_per_second"]  # older results: the best round, no verdicts
     out = [
         f"\nOver {setup} with the `websockets` client on core 1, compression off: messages "
         f"per second ({TIMES} raw; higher is better), the best of {settings['http_rounds']} "
@@ -64,6 +67,45 @@ def _served(figures: dict[str, Any], settings: dict[str, Any], server: str, setu
             _table(["server CPU", *_names(cpu)], _ratio_rows(cpu, ".2f", "µs/message")),
         ]
     return "\n".join(out)
+
+
+def _served_medians(
+    rows: dict[str, dict[str, Any]], settings: dict[str, Any], server: str, setup: str
+) -> str:
+    """The medians with their spreads, and microweb's verdicts judged as over HTTP."""
+    connections = settings.get("http_push_connections", 1)
+    out = [
+        f"\nOver {setup}, the client (`bench.ws_client`: one blocking socket, no event "
+        "loop, no compression) on core 1: the median of "
+        f"{settings['http_rounds']} interleaved rounds, with the lowest{DASH}highest round; "
+        f"`echo` is {settings['http_echo_messages']:,} round trips one after another, "
+        f"`push` one connection of {settings['http_push_messages']:,} pushed texts, "
+        f"`push-1k` {connections} connections of 1,000 in sequence (handshakes included). "
+        "The server's CPU per message is its CPU time over the messages of the run.\n",
+        *(figure_table(rows, key) for key in WEBSOCKET_MEASURES),
+        "microweb against each app: **ahead** or **behind** only by more than the raw "
+        "app's own spread over the same rounds (± half of it shown), else **level** "
+        "(`bench.report_http`); the figure is how many times better microweb is.\n",
+    ]
+    out += [text for key in WEBSOCKET_MEASURES if (text := verdict_table(rows, key))]
+    names = _names(rows)
+    share = [
+        [f"`{kind}`", *(_share(row.get(name, {})) for name in names)] for kind, row in rows.items()
+    ]
+    out += [
+        "The server's share of its core over the client's window, and the client's CPU "
+        "per message (medians): a push server near 100 % had its core to itself and was "
+        "the limit; a client far below the server's CPU per message is not the limit.\n",
+        _table(["server share of its core; client CPU µs/message", *names], share),
+    ]
+    return "\n".join(out)
+
+
+def _share(figures: dict[str, Any]) -> str:
+    share, client = figures.get("server_cpu_share"), figures.get("client_cpu_us_per_message")
+    if share is None or client is None:
+        return DASH
+    return f"{share:.0%}; {client:.2f}"
 
 
 def idle_section(part: dict[str, Any]) -> str:

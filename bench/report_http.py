@@ -33,6 +33,14 @@ MEASURES = {
     "requests_per_second": ("requests/s", True),  # higher is better
     "server_cpu_us_per_request": ("server CPU µs/request", False),
 }
+# The WebSocket runs over a server (``bench.websocket_load``) are judged the same way.
+WEBSOCKET_MEASURES = {
+    "messages_per_second": ("messages/s", True),
+    "server_cpu_us_per_message": ("server CPU µs/message", False),
+}
+_KNOWN = {**MEASURES, **WEBSOCKET_MEASURES}
+_DIGITS = {"requests_per_second": ",.0f", "messages_per_second": ",.0f"}
+_DIGITS["server_cpu_us_per_message"] = ".2f"  # else ".1f"
 SERVER_SETUP = {
     "uvicorn": "uvicorn (httptools, uvloop, one worker)",
     "granian": "granian (ASGI, one worker, one single-threaded runtime, uvloop, HTTP/1.1)",
@@ -74,7 +82,7 @@ def verdicts(row: dict[str, dict[str, Any]], key: str, app: str = "microweb") ->
     spread = noise(row["raw"], key)
     if spread is None:
         return {}
-    higher = MEASURES[key][1]
+    higher = _KNOWN[key][1]
     mine = row[app].get(key)
     if not mine:
         return {}
@@ -102,7 +110,7 @@ def _cell(figures: dict[str, Any], key: str, raw: float | None, digits: str) -> 
 def figure_table(rows: dict[str, dict[str, Any]], key: str) -> str:
     """One measure, every endpoint and app: the median (x raw), the lowest, highest round."""
     names = apps_in(rows)
-    digits = ",.0f" if key == "requests_per_second" else ".1f"
+    digits = _DIGITS.get(key, ".1f")
     body = []
     for endpoint, row in rows.items():
         raw = row.get("raw", {}).get(key)
@@ -120,7 +128,7 @@ def figure_table(rows: dict[str, dict[str, Any]], key: str) -> str:
                     cell += " †"
             cells.append(cell)
         body.append([f"`{endpoint}`", *cells])
-    label, higher = MEASURES[key]
+    label, higher = _KNOWN[key]
     better = "higher" if higher else "lower"
     return table([f"{label} ({TIMES} raw; {better} is better)", *names], body)
 
@@ -143,7 +151,7 @@ def verdict_table(rows: dict[str, dict[str, Any]], key: str) -> str | None:
         body.append([f"`{endpoint}`", *cells])
     if not body:
         return None
-    return table([f"microweb, {MEASURES[key][0]}", "raw's spread", *names], body)
+    return table([f"microweb, {_KNOWN[key][0]}", "raw's spread", *names], body)
 
 
 def http_section(part: dict[str, Any], server: str) -> str:

@@ -211,6 +211,50 @@ async def test_a_send_after_the_client_left_is_a_disconnect() -> None:
     assert websocket.application_state is WebSocketState.DISCONNECTED
 
 
+class _CountedStates:
+    """``WebSocketState`` as a module sees it, counting the lookups of its members."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    def __getattr__(self, name: str) -> Any:
+        self.lookups += 1
+        return getattr(WebSocketState, name)
+
+
+@pytest.mark.anyio
+async def test_messages_once_accepted_look_up_no_enum_member(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """perf: on Python 3.11 a ``WebSocketState.X`` lookup is 7x a global's (the enum's
+    metaclass ``__getattr__``): the per-message paths read a module constant instead."""
+    import microweb.websockets as module
+
+    peer = WebSocketPeer()
+    websocket = WebSocket(websocket_scope(), peer.receive, peer.send)
+    await websocket.accept()
+    counted = _CountedStates()
+    monkeypatch.setattr(module, "WebSocketState", counted)
+    for text in ("one", "two"):
+        peer.push({"type": "websocket.receive", "text": text})
+    peer.push({"type": "websocket.receive", "bytes": b"three"})
+    peer.push({"type": "websocket.receive", "text": "raw"})
+    assert [await websocket.receive_text(), await websocket.receive_text()] == ["one", "two"]
+    assert await websocket.receive_bytes() == b"three"
+    assert (await websocket.receive())["text"] == "raw"
+    await websocket.send_text("four")
+    await websocket.send_bytes(b"five")
+    await websocket.send_json({"six": 6})
+    await websocket.send({"type": "websocket.send", "text": "seven"})
+    assert counted.lookups == 0
+    assert [m.get("text", m.get("bytes")) for m in peer.sent[1:]] == [
+        "four",
+        b"five",
+        '{"six":6}',
+        "seven",
+    ]
+
+
 def test_websocket_needs_a_websocket_scope() -> None:
     peer = WebSocketPeer()
     with pytest.raises(ValueError, match="'websocket' scope, got 'http'"):
