@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 import pytest
+from json_helpers import assert_encodes_alike
 
 from microweb import _json
 from microweb._json import dumps
@@ -90,22 +91,12 @@ PLACES = [
 ]
 
 
-def assert_alike(encode: Any, value: Any) -> None:
-    try:
-        expected = dumps(value)
-    except ValueError:
-        with pytest.raises(ValueError, match="not JSON compliant"):
-            encode(value)
-    else:
-        assert encode(value) == expected
-
-
 @pytest.mark.parametrize("where", PLACES)
 @pytest.mark.parametrize("x", FLOATS)
 def test_every_float_place_is_checked(where: str, x: float) -> None:
     encode = _json.struct_dumps(Tree)
     assert encode is not None
-    assert_alike(encode, tree(x, where))
+    assert_encodes_alike(encode, dumps, tree(x, where))
 
 
 def test_a_nan_anywhere_is_refused() -> None:
