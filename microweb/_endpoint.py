@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from microweb import _json
 from microweb._body import BodyReader
-from microweb._context import app_context
+from microweb._context import CONTEXT, AppContext, app_context
 from microweb._depends import Solver
 from microweb._params import Binding, Bound
 from microweb._response_model import DumpOptions, response_converter
@@ -56,7 +56,7 @@ from microweb._utils import callable_name, is_async_callable, unwrap_partial
 from microweb._validation import ErrorDict
 from microweb.concurrency import run_in_threadpool
 from microweb.exceptions import RequestValidationError
-from microweb.requests import Request, receive_body
+from microweb.requests import Request, receive_body, whole_body
 from microweb.responses import JSONResponse, Response
 from microweb.responses._base import content_messages
 from microweb.types import Receive, Scope, Send
@@ -314,7 +314,17 @@ class BodyEndpoint(BindingEndpoint):
         # (callgrind, POST /items: see docs/benchmarks.md).
         kwargs: dict[str, Any] = {}
         errors: list[ErrorDict] = []
-        value = self.reader.decode(await receive_body(scope, receive), scope, kwargs, errors)
+        # perf: the one-message body taken here, not in a receive_body() coroutine,
+        # and app_context() written out (callgrind, POST /items: see docs/benchmarks.md).
+        context = scope.get(CONTEXT)
+        if isinstance(context, AppContext) and context.max_body_size is None:
+            message = await receive()
+            body = whole_body(message, context.request_memory_budget)
+            if body is None:
+                body = await receive_body(scope, receive, message)
+        else:
+            body = await receive_body(scope, receive)  # content-length checked first
+        value = self.reader.decode(body, scope, kwargs, errors)
         binding = self.binding
         if binding.fills:
             # The values first, then the body's (their order in a 422, as ``Binding.bind``).
@@ -326,7 +336,19 @@ class BodyEndpoint(BindingEndpoint):
             errors += body_errors
         if errors:
             raise RequestValidationError(errors, body=value)
-        await self.answer(await self.call(**kwargs), scope, receive, send)
+        result = await self.call(**kwargs)
+        # perf: ``answer`` written out here, as in ``Endpoint.__call__``: one
+        # coroutine frame fewer (callgrind, POST /items: see docs/benchmarks.md).
+        messages = self.content_messages
+        if messages is not None and not isinstance(result, Response):
+            try:
+                start, content = messages(result, scope)
+            except (TypeError, ValueError) as exc:
+                raise self.cannot_send(result, exc) from None
+            await send(start)
+            await send(content)
+            return
+        await self.answer(result, scope, receive, send)
 
 
 class DependingEndpoint(BindingEndpoint):

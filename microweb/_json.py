@@ -37,8 +37,6 @@ import decimal
 import enum
 import json
 import re
-import types
-import typing
 import uuid
 from collections.abc import Callable
 from pathlib import PurePath
@@ -48,6 +46,7 @@ import msgspec
 import orjson
 
 from microweb._models import is_attrs_class, is_pydantic_model
+from microweb._plain_struct import float_check
 
 __all__ = ["MAX_DEPTH", "TooDeep", "default", "dumps", "dumps_orjson", "loads", "struct_dumps"]
 
@@ -215,52 +214,6 @@ def dumps_orjson(obj: Any) -> bytes:
 
 # --- a route that returns a Struct of plain JSON fields --------------------------
 
-_PLAIN_FIELD_TYPES = (str, int, float, bool, type(None))
-# msgspec writes a float with an exponent its own way (1e16, not 1e+16), and a
-# tiny one as orjson does (1e-7, 0.00005); either sends the value down ``dumps``.
-# perf: a regex that starts with a letter, which re looks for by itself (0.5 µs
-# on POST /items' 280 bytes, against 6.5 µs for one that starts with [0-9]).
-_EXPONENT = re.compile(rb"e[-0-9]")
-
-
-# A msgpack float64 (0xcb, then the IEEE 754 bits big-endian: sign, 11 bits of
-# exponent, 52 of fraction) that ``dumps`` may write otherwise than msgspec, or
-# that a ``null`` may hide. By the first byte (sign and the exponent's top 7
-# bits) and the second (its low 4 bits): any but 0x3f-0x42 (with the sign,
-# 0xbf-0xc2) is 2**49 or more (``repr`` writes an exponent from 1e16 on; the
-# exponent all ones is NaN or Infinity) or below 2**-15; 0x3f with a second
-# byte under 0x20 is below 2**-13 (``repr``: an exponent below 1e-4); zero (and
-# -0.0), all zero bits after the sign, is written alike. A false alarm (near
-# those bounds, or such bytes inside another value) only sends the value to
-# ``dumps``, which decides exactly.
-_SUSPECT_FLOAT64 = re.compile(
-    rb"\xcb(?:[^\x00\x3f-\x42\x80\xbf-\xc2]|[\x3f\xbf][\x00-\x1f]|[\x00\x80](?!\x00{7}))"
-)
-
-
-def _plain(annotation: Any, seen: set[type]) -> bool:
-    """Whether every value of ``annotation`` is plain JSON, or a Struct made of it."""
-    if annotation in _PLAIN_FIELD_TYPES:
-        return True
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return _plain(args[0], seen)
-    if origin is typing.Union or origin is types.UnionType or origin in (list, tuple):
-        return bool(args) and all(arg is Ellipsis or _plain(arg, seen) for arg in args)
-    if origin is dict:
-        return len(args) == 2 and args[0] is str and _plain(args[1], seen)
-    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
-        if annotation in seen:
-            return True  # a recursive Struct: checked where it began
-        seen.add(annotation)
-        try:
-            found = msgspec.structs.fields(annotation)
-        except Exception:  # an annotation that does not resolve
-            return False
-        return all(_plain(field.type, seen) for field in found)
-    return False
-
 
 def struct_dumps(annotation: Any) -> Callable[[Any], bytes] | None:
     """``dumps`` for a handler returning ``annotation``, when msgspec can encode it itself.
@@ -268,41 +221,25 @@ def struct_dumps(annotation: Any) -> Callable[[Any], bytes] | None:
     Only for a ``msgspec.Struct`` whose fields, all the way down, are
     annotated as plain JSON (str, int, float, bool, None, lists, tuples and
     str-keyed dicts of them, and such Structs): there ``msgspec.json.encode``
-    writes what ``dumps`` writes, but for floats with an exponent (sent to
-    ``dumps`` when its output holds one) and NaN (a ``null``, checked as
-    ``dumps`` checks it). Field values are taken to be what their annotation
-    says; a value of any other class than ``annotation`` itself goes to ``dumps``.
+    writes what ``dumps`` writes, but for floats with an exponent and NaN.
+    A check compiled for the type (``_plain_struct``) vouches for each value
+    first, its types and its floats; a value it cannot vouch for (a float out
+    of range, a field holding another type, a value of another class than
+    ``annotation``) goes to ``dumps``.
     """
-    if not (isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)):
-        return None
-    if not _plain(annotation, set()):
+    check = float_check(annotation)
+    if check is None:
         return None
     encode = msgspec.json.encode
-    astuple = msgspec.structs.astuple
-    # Each field is written, a None as one null, unless a default may be left out.
-    writes_every_field = not annotation.__struct_config__.omit_defaults
 
     def struct_dumps(obj: Any) -> bytes:
-        if type(obj) is not annotation:
-            return dumps(obj)
+        # perf: the value is checked, not the output scanned (callgrind, POST /items:
+        # see docs/benchmarks.md, 2026-11-29 "a float check compiled per type").
         try:
-            out = encode(obj)
-        except Exception:  # a field holding what its annotation does not say
-            return dumps(obj)
-        nulls = out.count(b"null")
-        # perf: as many nulls as fields set to None: none of them hides a NaN
-        # (one C count and a tuple of the fields; callgrind, POST /items: see
-        # docs/benchmarks.md). More (a nested None, the text "null", a NaN):
-        # the msgpack below.
-        if nulls and not (writes_every_field and nulls == astuple(obj).count(None)):
-            # perf: the floats of the msgpack that the NaN check needs anyway
-            # also tell the exponents and tiny floats: one pass, not three.
-            try:
-                suspect = _SUSPECT_FLOAT64.search(_packer.encode(obj)) is not None
-            except Exception:  # a value msgpack cannot hold: the stdlib decides
-                suspect = True
-        else:
-            suspect = _EXPONENT.search(out) is not None or out.find(_POSITIONAL_TINY_FLOAT) >= 0
-        return dumps(obj) if suspect else out
+            if type(obj) is annotation and check(obj):
+                return encode(obj)
+        except Exception:  # nested past the stack, an int msgspec cannot hold: dumps decides
+            pass
+        return dumps(obj)
 
     return struct_dumps

@@ -306,30 +306,31 @@ class Request(HTTPConnection):
         return session
 
 
-async def receive_body(scope: Scope, receive: Receive) -> bytes:
-    """The whole body of a request no Request object reads, by ``Request.body()``'s rules.
+def whole_body(message: Message, budget: int | None) -> bytes | None:
+    """The body a request's first message holds whole, within ``budget``; else None.
 
-    For a route whose handler takes a typed body and no Request
-    (``_endpoint.BodyEndpoint``). Without a ``max_body_size`` (so no
-    ``content-length`` to check first) a body in one message within the
-    budget is taken from it; anything else (past the budget, in several
-    messages, a disconnect, an App with a ``max_body_size``) is read or
-    refused by a Request made for it. Nothing read here needs closing: no
-    form is parsed.
+    ``Request.body()``'s one-message case, for a route whose handler takes a
+    typed body and no Request (``_endpoint.BodyEndpoint``), in an App without
+    a ``max_body_size`` (so with no ``content-length`` to check before the
+    first message is received). None (a body in several messages, past the
+    budget, a disconnect): ``receive_body`` reads or refuses the rest.
     """
-    context = app_context(scope)
-    if context is None or context.max_body_size is not None:
-        return await Request(scope, receive).body()
-    # perf: the one-message case of body() with no Request made (callgrind,
-    # POST /items: see docs/benchmarks.md, 2026-11-29 "typed body without a Request").
-    budget = context.request_memory_budget
-    message = await receive()
     if message["type"] == "http.request" and not message.get("more_body", False):
         body = message.get("body", b"")
         if budget is None or len(body) <= budget:
             return body if type(body) is bytes else bytes(body)
+    return None
+
+
+async def receive_body(scope: Scope, receive: Receive, first: Message | None = None) -> bytes:
+    """The whole body of a request no Request object reads, by ``Request.body()``'s rules.
+
+    ``first`` is a message already received (``whole_body`` said no). Nothing
+    read here needs closing: no form is parsed.
+    """
     request = Request(scope, receive)
-    request._pending.append(message)
+    if first is not None:
+        request._pending.append(first)
     return await request.body()
 
 

@@ -494,8 +494,33 @@ async def test_a_client_that_leaves_mid_body_gets_no_answer(
     assert caplog.records == []
 
 
+@pytest.mark.anyio
+async def test_a_typed_body_outside_an_app_is_read_by_request_rules() -> None:
+    router = Router()
+
+    @router.post("/fast")
+    async def fast(order: Order) -> Order:
+        return order
+
+    assert [type(r) for r in router.routes] == [BodyEndpoint]
+    bodies: list[list[Any]] = [[BODY], [BODY[:8], BODY[8:]], [bytearray(BODY)]]
+    for chunks in bodies:
+        sent = await send_body(router, "/fast", chunks)
+        assert sent[1]["body"] == b'{"name":"a","price":1.0,"tags":[],"note":null}'
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.anyio
+async def test_a_body_as_a_bytearray_or_after_an_empty_message(path: str) -> None:
+    expected = b'{"name":"a","price":1.0,"tags":[],"note":null}'
+    bodies: list[list[Any]] = [[bytearray(BODY)], [b"", BODY], [memoryview(BODY)]]
+    for chunks in bodies:
+        sent = await send_body(order_app(), path, chunks)
+        assert (sent[0]["status"], sent[1]["body"]) == (200, expected)
+
+
 async def send_body(
-    app: App,
+    app: App | Router,
     path: str,
     chunks: list[bytes],
     headers: list[tuple[bytes, bytes]] | None = None,

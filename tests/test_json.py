@@ -10,13 +10,13 @@ import json
 import math
 import pathlib
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from json_helpers import assert_encodes_alike
 
 from microweb import _json
 from microweb._json import dumps, dumps_orjson
@@ -221,19 +221,6 @@ def test_text_that_looks_like_a_packed_nan_next_to_a_null_is_sent() -> None:
 @settings(max_examples=300, deadline=None)
 def test_nan_refused_exactly_when_the_stdlib_refuses(value: Any) -> None:
     assert_encodes_alike(dumps, stdlib, value)
-
-
-def assert_encodes_alike(
-    encode: Callable[[Any], bytes], reference: Callable[[Any], bytes], value: Any
-) -> None:
-    """``encode`` writes what ``reference`` writes, and refuses (NaN) what it refuses."""
-    try:
-        expected = reference(value)
-    except ValueError:
-        with pytest.raises(ValueError, match="not JSON compliant"):
-            encode(value)
-    else:
-        assert encode(value) == expected
 
 
 @dataclasses.dataclass
