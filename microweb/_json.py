@@ -197,23 +197,24 @@ def dumps(obj: Any) -> bytes:
     except TypeError:  # orjson.JSONEncodeError: corner 3 or 4 above
         return _stdlib_dumps(obj)
     if len(out) <= _SCREENED_AS_TEXT:
-        # perf: a small output is screened as text: one decode and three `in`
-        # (callgrind, /json's 28 bytes: dumps 5,600 -> 3,800 instructions; the three
-        # bytes.find below parse their arguments with a format string). Latin-1
-        # maps each byte to one character, so an ASCII substring is in ``text``
-        # exactly when its bytes are in ``out`` (and any UTF-8 decodes alike).
-        # None of the three: none of the checks below can hit.
+        # perf: a small output is scanned as text: one decode, then `in` (callgrind,
+        # /json's 28 bytes: dumps 5,600 -> 3,800 instructions), where bytes.find
+        # parses its arguments with a format string. Latin-1 maps each byte to one
+        # character, so an ASCII substring is in ``text`` exactly when its bytes
+        # are in ``out``, whatever the UTF-8 around it.
         text = out.decode("latin-1")
-        if "null" not in text and "0.0000" not in text and "e-" not in text:
-            return out
-    # perf: three substring scans (about a microsecond on 10 KB) keep the common
-    # case on orjson's output; the walk and the regex run only when they hit.
-    # bytes.find, not `in`: `in` first tries the int path and is 2x slower.
-    if out.find(b"null") >= 0 and _null_may_hide_nonfinite(obj):
-        return _stdlib_dumps(obj)
-    if out.find(_POSITIONAL_TINY_FLOAT) >= 0 or (
-        out.find(b"e-") >= 0 and _SHORT_NEGATIVE_EXPONENT.search(out)
-    ):
+        null = "null" in text
+        tiny = "0.0000" in text or ("e-" in text and _SHORT_NEGATIVE_EXPONENT.search(out))
+    else:
+        # perf: three substring scans (about a microsecond on 10 KB) keep the
+        # common case on orjson's output. bytes.find, not `in`: `in` first tries
+        # the int path and is 2x slower.
+        null = out.find(b"null") >= 0
+        tiny = out.find(_POSITIONAL_TINY_FLOAT) >= 0 or (
+            out.find(b"e-") >= 0 and _SHORT_NEGATIVE_EXPONENT.search(out)
+        )
+    # The msgpack pass and its regex run only when the output holds a null.
+    if tiny or (null and _null_may_hide_nonfinite(obj)):
         return _stdlib_dumps(obj)
     return out
 
