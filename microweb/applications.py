@@ -410,7 +410,7 @@ class App(RouteDecorators):
                 return
             # perf: the endpoint's steps (``Endpoint.__call__``) taken here: no
             # coroutine frame for it (callgrind, /plaintext: 21,440 -> 20,470
-            # instructions), and its ``handle`` written out (-> 20,140).
+            # instructions), and the handler's call written out here (-> 20,140).
             call = endpoint.call
             result = await (call(**scope["path_params"]) if endpoint.takes_values else call())
             messages = endpoint.messages(result, scope)
