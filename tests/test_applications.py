@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from microweb import App, HTTPException, Request, Response
+from microweb._context import app_context
 from microweb.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from microweb.testclient import TestClient
 from microweb.types import ASGIApp, Message, Receive, Scope, Send
@@ -429,3 +430,56 @@ def test_a_compiled_endpoint_shows_its_route_and_class() -> None:
         repr(endpoint)
         == "<Endpoint Route('/items/{item_id:int}', methods=[GET], name='item') -> JSONResponse>"
     )
+
+
+class _Recording(Response):
+    """A Response that notes what the scope it is sent with holds."""
+
+    seen: list[tuple[Any, Any]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.seen.append((scope.get("app"), app_context(scope)))
+        await super().__call__(scope, receive, send)
+
+
+@pytest.mark.parametrize("middleware", [False, True])
+def test_what_reads_the_scope_finds_the_app_and_its_context(middleware: bool) -> None:
+    # Without middleware the App answers a plain route itself and fills the scope
+    # only when something else may read it: a returned Response, a route that
+    # takes more than its path values, an error handler.
+    app = App(middleware=[(_PassThrough, {})] if middleware else None)
+    seen: list[tuple[Any, Any]] = []
+    _Recording.seen = seen
+
+    @app.get("/response")
+    async def response() -> Response:
+        return _Recording("made")
+
+    @app.get("/request")
+    async def request(request: Request) -> _Recording:
+        seen.append((request.scope.get("app"), app_context(request.scope)))
+        return _Recording("made")
+
+    @app.get("/boom/{n:int}")
+    async def boom(n: int) -> str:
+        raise ValueError(n)
+
+    @app.exception_handler(ValueError)
+    async def answer(request: Request, exc: ValueError) -> Response:
+        return _Recording(str(request.url_for("boom", n=7)), status_code=418)
+
+    client = TestClient(app)
+    assert client.get("/response").text == "made"
+    assert client.get("/request").text == "made"
+    r = client.get("/boom/1")
+    assert (r.status_code, r.text) == (418, "http://testserver/boom/7")
+    assert len(seen) == 4
+    assert all(found is app and context is app._context for found, context in seen)
+
+
+class _PassThrough:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import msgspec
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -87,6 +88,32 @@ def test_orjson_corners_give_stdlib_output(value: Any) -> None:
 def test_nan_and_infinity_refused(value: Any) -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
         dumps(value)
+
+
+def _padded(value: Any, size: int, pad: str) -> list[Any]:
+    """``[text, value]`` whose orjson output is ``size`` bytes, or under by less than ``pad``."""
+    bare = len(orjson.dumps(["", value]))
+    return [pad * ((size - bare) // len(pad.encode())), value]
+
+
+@pytest.mark.parametrize("size", [_json._SCREENED_AS_TEXT, _json._SCREENED_AS_TEXT + 5])
+@pytest.mark.parametrize("pad", ["a", "\u00e9\u6f22"])
+@pytest.mark.parametrize(
+    "value",
+    [1e-7, 0.00001, [2.5e-8, "e-5 null 0.0000"], "e-5", "null", "0.00001", 1.5, "plain"],
+)
+def test_small_and_large_outputs_screen_alike(value: Any, size: int, pad: str) -> None:
+    # Each side of the size up to which dumps screens orjson's output as text,
+    # in ASCII and in multi-byte text: the stdlib's bytes either way.
+    padded = _padded(value, size, pad)
+    assert dumps(padded) == stdlib(padded)
+
+
+@pytest.mark.parametrize("size", [_json._SCREENED_AS_TEXT, _json._SCREENED_AS_TEXT + 5])
+@pytest.mark.parametrize("pad", ["a", "\u00e9\u6f22"])
+def test_nan_refused_in_small_and_large_outputs(size: int, pad: str) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        dumps(_padded([None, math.nan], size, pad))
 
 
 class Color(enum.Enum):
