@@ -116,12 +116,14 @@ class StreamingResponse(StreamingBase):
 
     async def _produce(self, transmission: Transmission) -> None:
         iterator = self._iterator
-        item = await anext(iterator, _END)  # SPEC "Streams": the first chunk first
-        first = None if item is _END else self.encode_chunk(item)
+        item: Any = await anext(iterator, _END)  # SPEC "Streams": the first chunk first
+        as_is = self._as_is
+        # perf: ready bytes skip encode_chunk(), as in pour().
+        first = item if type(item) is as_is else None if item is _END else self.encode_chunk(item)
         await transmission.start(self.status_code, self.raw_headers)
         if first:
             await transmission.body(first)
-        await transmission.pour(iterator, self.encode_chunk, self._as_is)
+        await transmission.pour(iterator, self.encode_chunk, as_is)
         await transmission.end()
 
     def _close(self) -> Awaitable[None] | None:
