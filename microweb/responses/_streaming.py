@@ -119,7 +119,9 @@ class StreamingResponse(StreamingBase):
         item: Any = await anext(iterator, _END)  # SPEC "Streams": the first chunk first
         as_is = self._as_is
         # perf: ready bytes skip encode_chunk(), as in pour().
-        first = item if type(item) is as_is else None if item is _END else self.encode_chunk(item)
+        first: bytes | memoryview | None = (
+            item if type(item) is as_is else None if item is _END else self.encode_chunk(item)
+        )
         await transmission.start(self.status_code, self.raw_headers)
         if first:
             await transmission.body(first)
