@@ -119,9 +119,9 @@ class StreamingResponse(StreamingBase):
         item: Any = await anext(iterator, _END)  # SPEC "Streams": the first chunk first
         as_is = self._as_is
         # perf: ready bytes skip encode_chunk(), as in pour().
-        first: bytes | memoryview | None = (
-            item if type(item) is as_is else None if item is _END else self.encode_chunk(item)
-        )
+        first: Any = item if type(item) is as_is else b"" if item is _END else None
+        if first is None:
+            first = self.encode_chunk(item)
         await transmission.start(self.status_code, self.raw_headers)
         if first:
             await transmission.body(first)
