@@ -877,3 +877,139 @@ async def test_a_scope_without_a_method_is_answered_as_a_get() -> None:
     messages = await call_asgi(without_method)
     assert messages[0]["status"] == 200
     assert body_of(messages) == b"ab"
+
+
+# --- a producer that waits inside cancel scopes of its own -----------------------------
+# On asyncio the stream's scope is entered only once the producer first waits
+# (responses/_late_scope.py); these producers first wait inside scopes they opened.
+
+
+@pytest.mark.anyio
+async def test_disconnect_stops_a_generator_waiting_inside_its_own_scope(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            with anyio.move_on_after(60):  # the first wait: inside a scope of its own
+                await anyio.sleep(60)
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    disconnect = anyio.Event()
+    with caplog.at_level(logging.ERROR, logger="microweb"), anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(_set_after, disconnect, 0.05)
+            messages = await call_asgi(StreamingResponse(chunks()), disconnect=disconnect)
+    assert closed.is_set()
+    assert [m["body"] for m in messages[1:]] == [b"first"]
+    assert caplog.records == []
+
+
+@pytest.mark.anyio
+async def test_a_shield_in_the_generator_holds_off_the_disconnect_until_it_ends() -> None:
+    shielded_done, closed = anyio.Event(), anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            with anyio.CancelScope(shield=True):  # the disconnect comes in here
+                await anyio.sleep(0.2)
+                shielded_done.set()
+            await anyio.sleep(60)  # cancelled: the stream was stopped meanwhile
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    disconnect = anyio.Event()
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(_set_after, disconnect, 0.05)
+            messages = await call_asgi(StreamingResponse(chunks()), disconnect=disconnect)
+    assert shielded_done.is_set()
+    assert closed.is_set()
+    assert [m["body"] for m in messages[1:]] == [b"first"]
+
+
+@pytest.mark.anyio
+async def test_a_stopped_generator_is_cancelled_again_at_each_wait() -> None:
+    caught, closed = anyio.Event(), anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            with anyio.CancelScope():
+                try:
+                    await anyio.sleep(60)  # the first wait, before any chunk
+                except anyio.get_cancelled_exc_class():
+                    caught.set()
+                    await anyio.sleep(60)  # cancelled again (level-triggered)
+                    raise  # pragma: no cover
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    disconnect = anyio.Event()
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(_set_after, disconnect, 0.05)
+            messages = await call_asgi(StreamingResponse(chunks()), disconnect=disconnect)
+    assert caught.is_set()
+    assert closed.is_set()
+    assert messages == []
+
+
+@pytest.mark.anyio
+async def test_shutdown_stops_a_generator_waiting_inside_a_task_group_of_its_own() -> None:
+    closed = anyio.Event()
+    app = App()
+    app.shutdown_grace_period = 0.1
+
+    @app.get("/", response_class=StreamingResponse)
+    async def endless() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                yield b"first"
+                async with anyio.create_task_group() as group:
+                    group.start_soon(anyio.sleep, 60)
+                yield b"never"  # pragma: no cover
+            finally:
+                closed.set()
+
+        return chunks()
+
+    lifespan = LifespanDriver(app)
+    streams: list[list[Message]] = []
+
+    async def stream() -> None:
+        streams.append(await call_asgi(app))
+
+    with anyio.fail_after(3):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lifespan.run)
+            await lifespan.startup()
+            group.start_soon(stream)
+            await anyio.sleep(0.05)
+            assert len(app._context.streams) == 1
+            await lifespan.shutdown()
+    assert closed.is_set()
+    assert len(app._context.streams) == 0
+    [messages] = streams
+    assert body_of(messages) == b"first"
+
+
+@pytest.mark.anyio
+async def test_the_callers_scopes_are_as_they_were_after_a_stream() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"a"
+        with anyio.move_on_after(0.01):
+            await anyio.sleep(60)
+        yield b"b"
+
+    with anyio.fail_after(2), anyio.CancelScope() as outer:
+        messages = await call_asgi(StreamingResponse(chunks()))
+        await anyio.sleep(0)  # a checkpoint: nothing is left cancelled in here
+    assert not outer.cancel_called
+    assert body_of(messages) == b"ab"

@@ -13,10 +13,16 @@ chunks) in a cancel scope, with helpers beside it:
     ├── watcher             receive() until http.disconnect, then cancel the scope
     └── (SSE only) pinger   a keep-alive comment after `ping` seconds of silence
 
-On asyncio the helpers are plain tasks, made only once the producer first
-lets the event loop run (until then no disconnect can be seen and no ping
-is due); when the producer is done they are cancelled and awaited. On
-another anyio backend (trio) they run in a task group. Either way they have
+On asyncio, ``run_stream`` takes the producer's first step itself (a
+``send(None)`` to its coroutine). Until the producer first lets the event
+loop run, no disconnect can be seen, no shutdown can begin and no ping is
+due, so a producer that never waits (a body from memory, a server whose
+sends never block) runs without the scope or the helpers. One that waits
+gets them then: the scope is entered late, where it would have been,
+around any scope the producer holds open (``_late_scope``); the helpers
+are plain tasks, cancelled and awaited when the producer is done; the
+producer goes on from where it waited. On another anyio backend (trio) the
+scope is entered first and the helpers run in a task group. Either way they have
 ended before ``run_stream`` returns: they never outlive the stream, and the
 response's background task never runs beside them.
 
@@ -42,7 +48,8 @@ Rules, each from SPEC.md "Streams" or the ASGI HTTP spec:
    and may await; stopped while it awaits, the cancellation is delivered
    right there (anyio's cancel scopes are level-triggered), so a ``finally``
    that must await shields itself (docs/streaming.md).
-5. While it runs, the stream is in the App's ``StreamRegistry``
+5. While it runs (once it has waited: before, nothing can end it), the
+   stream is in the App's ``StreamRegistry``
    (``microweb._shutdown``), which the App's context in the scope carries
    (``microweb._context``: responses never import the App). When the App receives
    ``lifespan.shutdown`` it sets its ``shutdown_event``, gives open streams a
@@ -70,6 +77,7 @@ import anyio
 from microweb._context import app_context
 from microweb._utils import describe, running_loop
 from microweb.responses._base import STREAMED, RawHeaders, Response
+from microweb.responses._late_scope import LATE_ENTRY, enter_late, innermost_scope
 from microweb.types import Message, Receive, Scope, Send
 
 __all__ = ["Helper", "StreamingBase", "Transmission", "run_stream"]
@@ -121,8 +129,9 @@ class Transmission:
         message = {"type": "http.response.start", "status": status, "headers": headers}
         if not self.shared:
             self.started = True
-            # perf: _transmit inlined for a lone producer, here and in body() and end()
-            # (a coroutine call less each).
+            # perf: _transmit inlined for a lone producer, here and in body() and end(),
+            # a coroutine call less each (with run_stream's _produce_in gone and the
+            # first chunk's encode skipped: /stream 341,202 against 347,144).
             try:
                 await self._send(message)
             except OSError as exc:  # as in _transmit
@@ -166,8 +175,9 @@ class Transmission:
         # perf: encode() skipped for ready bytes (64 chunks: 14.6 µs instead of 20.3),
         # and _transmit inlined (with _take_turn when shared): a call a chunk cost
         # 1,280 instructions (/stream 438,761 against 356,467), one loop for both
-        # cases 170 (365,566). The first chunk and the end sent here, by a lone
-        # producer: two calls less (/stream XXX against YYY).
+        # cases 170 (365,566). The first chunk and the end sent here by a lone
+        # producer: two calls less (with StreamingResponse's ABC check skipped for
+        # an async generator, /stream 337,397 against 341,202).
         send = self._send
         if not self.shared:  # the producer sends alone: no turns to take
             try:
@@ -350,37 +360,52 @@ async def run_stream(
     context = app_context(scope)
     registry = None if context is None else context.streams
     transmission = Transmission(send, shared=helper is not None)
-    # A disconnect, a shutdown or a failed ping cancels this scope.
     loop = running_loop()
-    stop = _cancel_scope(loop)
+    # A disconnect, a shutdown or a failed ping cancels this scope.
+    stop: anyio.CancelScope | None = None
 
     try:
-        with stop:
-            if registry is not None:
-                registry.add(stop)
-            if loop is not None:
-                # perf: the producer's first step is taken here, by hand: the helpers
-                # (plain asyncio tasks) are made only if it waits. An anyio task group
-                # cost ~20 µs a stream; a deferred callback to make them ~4,600
-                # instructions.
-                producing = produce(transmission)
+        if loop is not None and LATE_ENTRY:
+            # perf: the producer's first step is taken here, by hand, outside the
+            # scope; the scope is entered (late, _late_scope.py) and the helpers
+            # (plain asyncio tasks) made only if it waits. Entering the scope
+            # first cost ~2 µs (/stream 321,689 instructions against 337,397), a
+            # deferred callback making the helpers 4,600 (351,738 against 347,144),
+            # an anyio task group for them ~20 µs.
+            task: Any = asyncio.current_task(loop)  # never None: we run in a task
+            outer = innermost_scope(task)
+            producing = produce(transmission)
+            try:
                 try:
+                    waiting_on = producing.send(None)
+                except StopIteration:
+                    pass  # done without letting the loop run: nothing could stop it
+                else:
+                    stop = _cancel_scope(loop)
+                    enter_late(stop, task, outer)
                     try:
-                        waiting_on = producing.send(None)
-                    except StopIteration:
-                        pass  # done without ever letting the loop run
-                    else:
+                        if registry is not None:
+                            registry.add(stop)
                         helpers = _helpers(receive, transmission, stop, helper)
                         tasks = [loop.create_task(c) for c in helpers]
                         try:
                             await _resume(producing, waiting_on)
                         finally:
                             await _end_helpers(tasks)
-                except _ClientGone:
-                    pass
-                except Exception as exc:  # as in _produce_in
-                    error = exc
-            else:  # another anyio backend (trio): a task group, same rules
+                    except BaseException as exc:  # as a with statement would
+                        if not stop.__exit__(type(exc), exc, exc.__traceback__):
+                            raise
+                    else:
+                        stop.__exit__(None, None, None)
+            except _ClientGone:
+                pass
+            except Exception as exc:  # as in _produce_in
+                error = exc
+        else:  # another anyio backend (trio): a task group, same rules
+            stop = _cancel_scope(loop)
+            with stop:
+                if registry is not None:
+                    registry.add(stop)
                 async with anyio.create_task_group() as group:
                     # The helpers get scopes of their own, so that ending them
                     # cancels nothing in this task.
@@ -399,7 +424,7 @@ async def run_stream(
                     await closing
                 except Exception:
                     logger.exception("closing the body of %s raised", describe(scope))
-        if registry is not None:
+        if registry is not None and stop is not None:
             registry.discard(stop)
     if error is not None:
         if not transmission.started:

@@ -66,9 +66,9 @@ class StreamingResponse(StreamingBase):
         if isinstance(content, (str, bytes, memoryview)):
             content = (content,)  # one chunk, not one chunk per character
         self._content: Any = content
-        # perf: an async generator, the usual content, is checked first (isinstance
-        # of an ABC is a call into Python).
-        if isinstance(content, AsyncGeneratorType) or isinstance(content, AsyncIterable):
+        # perf: an async generator, the usual content, is matched first: isinstance
+        # of an ABC is a call into Python.
+        if isinstance(content, (AsyncGeneratorType, AsyncIterable)):
             self.body_iterator: AsyncIterable[Any] = content
         elif isinstance(content, Iterable):
             self.body_iterator = iterate_in_threadpool(content)
