@@ -451,8 +451,9 @@ def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> Generator[
             value = exc
         else:
             if value is None:  # how asyncio's tasks always resume
-                # perf: from here on it is awaited as usual (no step through this loop).
-                yield from coroutine.__await__()
+                # From here on it is awaited as usual (a types.coroutine may
+                # yield from a coroutine).
+                yield from coroutine
                 return
             step = coroutine.send
         try:
