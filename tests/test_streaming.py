@@ -884,6 +884,16 @@ async def test_a_scope_without_a_method_is_answered_as_a_get() -> None:
 # (responses/_late_scope.py); these producers first wait inside scopes they opened.
 
 
+async def _call_and_leave(app: Any) -> list[Message]:
+    """``call_asgi(app)``, the client leaving after 0.05 s; 2 s at most in all."""
+    disconnect = anyio.Event()
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(_set_after, disconnect, 0.05)
+            messages = await call_asgi(app, disconnect=disconnect)
+    return messages
+
+
 @pytest.mark.anyio
 async def test_disconnect_stops_a_generator_waiting_inside_its_own_scope(
     caplog: pytest.LogCaptureFixture,
@@ -899,11 +909,8 @@ async def test_disconnect_stops_a_generator_waiting_inside_its_own_scope(
         finally:
             closed.set()
 
-    disconnect = anyio.Event()
-    with caplog.at_level(logging.ERROR, logger="microweb"), anyio.fail_after(2):
-        async with anyio.create_task_group() as group:
-            group.start_soon(_set_after, disconnect, 0.05)
-            messages = await call_asgi(StreamingResponse(chunks()), disconnect=disconnect)
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        messages = await _call_and_leave(StreamingResponse(chunks()))
     assert closed.is_set()
     assert [m["body"] for m in messages[1:]] == [b"first"]
     assert caplog.records == []
@@ -924,11 +931,7 @@ async def test_a_shield_in_the_generator_holds_off_the_disconnect_until_it_ends(
         finally:
             closed.set()
 
-    disconnect = anyio.Event()
-    with anyio.fail_after(2):
-        async with anyio.create_task_group() as group:
-            group.start_soon(_set_after, disconnect, 0.05)
-            messages = await call_asgi(StreamingResponse(chunks()), disconnect=disconnect)
+    messages = await _call_and_leave(StreamingResponse(chunks()))
     assert shielded_done.is_set()
     assert closed.is_set()
     assert [m["body"] for m in messages[1:]] == [b"first"]
@@ -951,11 +954,7 @@ async def test_a_stopped_generator_is_cancelled_again_at_each_wait() -> None:
         finally:
             closed.set()
 
-    disconnect = anyio.Event()
-    with anyio.fail_after(2):
-        async with anyio.create_task_group() as group:
-            group.start_soon(_set_after, disconnect, 0.05)
-            messages = await call_asgi(StreamingResponse(chunks()), disconnect=disconnect)
+    messages = await _call_and_leave(StreamingResponse(chunks()))
     assert caught.is_set()
     assert closed.is_set()
     assert messages == []
@@ -964,40 +963,37 @@ async def test_a_stopped_generator_is_cancelled_again_at_each_wait() -> None:
 @pytest.mark.anyio
 async def test_shutdown_stops_a_generator_waiting_inside_a_task_group_of_its_own() -> None:
     closed = anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            async with anyio.create_task_group() as group:
+                group.start_soon(anyio.sleep, 60)
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
     app = App()
-    app.shutdown_grace_period = 0.1
 
-    @app.get("/", response_class=StreamingResponse)
-    async def endless() -> AsyncIterator[bytes]:
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                yield b"first"
-                async with anyio.create_task_group() as group:
-                    group.start_soon(anyio.sleep, 60)
-                yield b"never"  # pragma: no cover
-            finally:
-                closed.set()
+    @app.get("/")
+    async def endless() -> StreamingResponse:
+        return StreamingResponse(chunks())
 
-        return chunks()
-
-    lifespan = LifespanDriver(app)
-    streams: list[list[Message]] = []
-
-    async def stream() -> None:
-        streams.append(await call_asgi(app))
-
+    registry = app._context.streams
+    sent: list[list[Message]] = []
     with anyio.fail_after(3):
         async with anyio.create_task_group() as group:
-            group.start_soon(lifespan.run)
-            await lifespan.startup()
-            group.start_soon(stream)
+            group.start_soon(lambda: _collect(sent, call_asgi(app)))
             await anyio.sleep(0.05)
-            assert len(app._context.streams) == 1
-            await lifespan.shutdown()
+            assert len(registry) == 1
+            await registry.shutdown(0.05)  # the App's own lifespan.shutdown step
     assert closed.is_set()
-    assert len(app._context.streams) == 0
-    [messages] = streams
-    assert body_of(messages) == b"first"
+    assert len(registry) == 0
+    assert body_of(sent[0]) == b"first"
+
+
+async def _collect(into: list[list[Message]], call: Coroutine[Any, Any, list[Message]]) -> None:
+    into.append(await call)
 
 
 @pytest.mark.anyio
