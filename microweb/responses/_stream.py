@@ -406,7 +406,7 @@ async def run_stream(
                 pass
             except Exception as exc:  # as in _produce_in
                 error = exc
-        else:  # another anyio backend (trio): a task group, same rules
+        else:  # trio (or an anyio without what _late_scope needs): a task group
             stop = _cancel_scope(task is not None)
             with stop:
                 if registry is not None:
