@@ -27,7 +27,7 @@ innermost scope before the first step; ``enter_late`` compares it after:
   when the producer leaves its scopes, this one is the task's innermost
   again and is left the ordinary way, ``__exit__``.
 
-These are anyio's private structures: ``LATE_ENTRY`` is False when the
+These are anyio's private structures: ``late_entry()`` is False when the
 installed anyio lacks any of them, and ``run_stream`` then enters the scope
 before the first step, as it always did.
 """
@@ -39,13 +39,7 @@ from typing import Any
 
 import anyio
 
-__all__ = ["LATE_ENTRY", "enter_late", "innermost_scope"]
-
-_anyio_asyncio: Any
-try:
-    from anyio._backends import _asyncio as _anyio_asyncio
-except ImportError:  # pragma: no cover - another anyio
-    _anyio_asyncio = None
+__all__ = ["enter_late", "innermost_scope", "late_entry"]
 
 # What enter_late sets or reads on anyio's asyncio CancelScope.
 _NEEDED = {
@@ -56,10 +50,27 @@ _NEEDED = {
     "_parent_scope",
     "_tasks",
 }
-_task_states: Any = getattr(_anyio_asyncio, "_task_states", None)
-_slots = getattr(getattr(_anyio_asyncio, "CancelScope", None), "__slots__", ())
-#: True when the installed anyio has what ``enter_late`` reads and sets.
-LATE_ENTRY = _task_states is not None and _NEEDED.issubset(_slots)
+_task_states: Any = None
+_late_entry: bool | None = None
+
+
+def late_entry() -> bool:
+    """True when the installed anyio has what ``enter_late`` reads and sets.
+
+    Found on the first call, on asyncio: anyio's asyncio backend is imported
+    then, not when microweb is.
+    """
+    global _late_entry, _task_states
+    if _late_entry is None:
+        try:
+            from anyio._backends import _asyncio as backend
+        except ImportError:  # pragma: no cover - another anyio
+            _late_entry = False
+            return False
+        _task_states = getattr(backend, "_task_states", None)
+        slots = getattr(getattr(backend, "CancelScope", None), "__slots__", ())
+        _late_entry = _task_states is not None and _NEEDED.issubset(slots)
+    return _late_entry
 
 
 def innermost_scope(task: asyncio.Task[Any]) -> Any:

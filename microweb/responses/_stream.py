@@ -77,7 +77,7 @@ import anyio
 from microweb._context import app_context
 from microweb._utils import describe
 from microweb.responses._base import STREAMED, RawHeaders, Response
-from microweb.responses._late_scope import LATE_ENTRY, enter_late, innermost_scope
+from microweb.responses._late_scope import enter_late, innermost_scope, late_entry
 from microweb.types import Message, Receive, Scope, Send
 
 __all__ = ["Helper", "StreamingBase", "Transmission", "run_stream"]
@@ -370,7 +370,7 @@ async def run_stream(
     stop: anyio.CancelScope | None = None
 
     try:
-        if task is not None and LATE_ENTRY:
+        if task is not None and late_entry():
             # perf: the producer's first step is taken here, by hand, outside the
             # scope; the scope is entered (late, _late_scope.py) and the helpers
             # (plain asyncio tasks) made only if it waits. Entering the scope
