@@ -877,3 +877,135 @@ async def test_a_scope_without_a_method_is_answered_as_a_get() -> None:
     messages = await call_asgi(without_method)
     assert messages[0]["status"] == 200
     assert body_of(messages) == b"ab"
+
+
+# --- a producer that waits inside cancel scopes of its own -----------------------------
+# On asyncio the stream's scope is entered only once the producer first waits
+# (responses/_late_scope.py); these producers first wait inside scopes they opened.
+
+
+async def _call_and_leave(app: Any) -> list[Message]:
+    """``call_asgi(app)``, the client leaving after 0.05 s; 2 s at most in all."""
+    disconnect = anyio.Event()
+    with anyio.fail_after(2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(_set_after, disconnect, 0.05)
+            messages = await call_asgi(app, disconnect=disconnect)
+    return messages
+
+
+@pytest.mark.anyio
+async def test_disconnect_stops_a_generator_waiting_inside_its_own_scope(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            with anyio.move_on_after(60):  # the first wait: inside a scope of its own
+                await anyio.sleep(60)
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    with caplog.at_level(logging.ERROR, logger="microweb"):
+        messages = await _call_and_leave(StreamingResponse(chunks()))
+    assert closed.is_set()
+    assert [m["body"] for m in messages[1:]] == [b"first"]
+    assert caplog.records == []
+
+
+@pytest.mark.anyio
+async def test_a_shield_in_the_generator_holds_off_the_disconnect_until_it_ends() -> None:
+    shielded_done, closed = anyio.Event(), anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            with anyio.CancelScope(shield=True):  # the disconnect comes in here
+                await anyio.sleep(0.2)
+                shielded_done.set()
+            await anyio.sleep(60)  # cancelled: the stream was stopped meanwhile
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    messages = await _call_and_leave(StreamingResponse(chunks()))
+    assert shielded_done.is_set()
+    assert closed.is_set()
+    assert [m["body"] for m in messages[1:]] == [b"first"]
+
+
+@pytest.mark.anyio
+async def test_a_stopped_generator_is_cancelled_again_at_each_wait() -> None:
+    caught, closed = anyio.Event(), anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            with anyio.CancelScope():
+                try:
+                    await anyio.sleep(60)  # the first wait, before any chunk
+                except anyio.get_cancelled_exc_class():
+                    caught.set()
+                    await anyio.sleep(60)  # cancelled again (level-triggered)
+                    raise  # pragma: no cover
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    messages = await _call_and_leave(StreamingResponse(chunks()))
+    assert caught.is_set()
+    assert closed.is_set()
+    assert messages == []
+
+
+@pytest.mark.anyio
+async def test_shutdown_stops_a_generator_waiting_inside_a_task_group_of_its_own() -> None:
+    closed = anyio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            async with anyio.create_task_group() as group:
+                group.start_soon(anyio.sleep, 60)
+            yield b"never"  # pragma: no cover
+        finally:
+            closed.set()
+
+    app = App()
+
+    @app.get("/")
+    async def endless() -> StreamingResponse:
+        return StreamingResponse(chunks())
+
+    registry = app._context.streams
+    sent: list[list[Message]] = []
+    with anyio.fail_after(3):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: _collect(sent, call_asgi(app)))
+            await anyio.sleep(0.05)
+            assert len(registry) == 1
+            await registry.shutdown(0.05)  # the App's own lifespan.shutdown step
+    assert closed.is_set()
+    assert len(registry) == 0
+    assert body_of(sent[0]) == b"first"
+
+
+async def _collect(into: list[list[Message]], call: Coroutine[Any, Any, list[Message]]) -> None:
+    into.append(await call)
+
+
+@pytest.mark.anyio
+async def test_the_callers_scopes_are_as_they_were_after_a_stream() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"a"
+        with anyio.move_on_after(0.01):
+            await anyio.sleep(60)
+        yield b"b"
+
+    with anyio.fail_after(2), anyio.CancelScope() as outer:
+        messages = await call_asgi(StreamingResponse(chunks()))
+        await anyio.sleep(0)  # a checkpoint: nothing is left cancelled in here
+    assert not outer.cancel_called
+    assert body_of(messages) == b"ab"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from types import AsyncGeneratorType
 from typing import Any
 
 from microweb.background import BackgroundTask
@@ -65,7 +66,9 @@ class StreamingResponse(StreamingBase):
         if isinstance(content, (str, bytes, memoryview)):
             content = (content,)  # one chunk, not one chunk per character
         self._content: Any = content
-        if isinstance(content, AsyncIterable):
+        # perf: an async generator, the usual content, is matched first: isinstance
+        # of an ABC is a call into Python.
+        if isinstance(content, (AsyncGeneratorType, AsyncIterable)):
             self.body_iterator: AsyncIterable[Any] = content
         elif isinstance(content, Iterable):
             self.body_iterator = iterate_in_threadpool(content)
@@ -116,13 +119,14 @@ class StreamingResponse(StreamingBase):
 
     async def _produce(self, transmission: Transmission) -> None:
         iterator = self._iterator
-        item = await anext(iterator, _END)  # SPEC "Streams": the first chunk first
-        first = None if item is _END else self.encode_chunk(item)
+        item: Any = await anext(iterator, _END)  # SPEC "Streams": the first chunk first
+        as_is = self._as_is
+        # perf: ready bytes skip encode_chunk(), as in pour().
+        first: Any = item if type(item) is as_is else b"" if item is _END else None
+        if first is None:
+            first = self.encode_chunk(item)
         await transmission.start(self.status_code, self.raw_headers)
-        if first:
-            await transmission.body(first)
-        await transmission.pour(iterator, self.encode_chunk, self._as_is)
-        await transmission.end()
+        await transmission.pour(iterator, self.encode_chunk, as_is, first, end=True)
 
     def _close(self) -> Awaitable[None] | None:
         """``aclose()`` of the iterator to await, or None when there is nothing to close.
