@@ -1009,3 +1009,15 @@ async def test_the_callers_scopes_are_as_they_were_after_a_stream() -> None:
         await anyio.sleep(0)  # a checkpoint: nothing is left cancelled in here
     assert not outer.cancel_called
     assert body_of(messages) == b"ab"
+
+
+def test_late_entry_only_on_the_anyio_release_the_tests_cover() -> None:
+    from microweb.responses import _late_scope
+
+    assert _late_scope._tested_anyio("4.16.0")
+    assert _late_scope._tested_anyio("4.5")
+    assert not _late_scope._tested_anyio("5.0.0")
+    assert not _late_scope._tested_anyio("3.7.1")
+    assert not _late_scope._tested_anyio("")
+    # The anyio installed here is one of them: streams take the late path in these tests.
+    assert _late_scope._tested_anyio(_late_scope._anyio_version())

@@ -28,13 +28,15 @@ innermost scope before the first step; ``enter_late`` compares it after:
   again and is left the ordinary way, ``__exit__``.
 
 These are anyio's private structures: ``late_entry()`` is False when the
-installed anyio lacks any of them, and ``run_stream`` then enters the scope
-before the first step, as it always did.
+installed anyio lacks any of them, or is not of the major release the tests
+cover (4), and ``run_stream`` then enters the scope before the first step,
+as it always did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 from typing import Any
 
 import anyio
@@ -62,6 +64,9 @@ def late_entry() -> bool:
     """
     global _late_entry, _task_states
     if _late_entry is None:
+        if not _tested_anyio(_anyio_version()):
+            _late_entry = False
+            return False
         try:
             from anyio._backends import _asyncio as backend
         except ImportError:  # pragma: no cover - another anyio
@@ -71,6 +76,22 @@ def late_entry() -> bool:
         slots = getattr(getattr(backend, "CancelScope", None), "__slots__", ())
         _late_entry = _task_states is not None and _NEEDED.issubset(slots)
     return _late_entry
+
+
+def _anyio_version() -> str:
+    try:
+        return importlib.metadata.version("anyio")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored anyio
+        return ""
+
+
+def _tested_anyio(version: str) -> bool:
+    """Whether ``version`` is a major release whose private structures the tests cover (4).
+
+    A later major may keep the names ``_NEEDED`` lists and change what they mean:
+    there streams enter their scope first, as before.
+    """
+    return version.split(".", 1)[0] == "4"
 
 
 def innermost_scope(task: asyncio.Task[Any]) -> Any:
