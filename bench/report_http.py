@@ -51,9 +51,13 @@ SERVER_SETUP = {
 
 
 def noise(figures: dict[str, Any], key: str) -> float | None:
-    """(highest - lowest) / median of ``key`` over the rounds, or None without a spread."""
+    """(highest - lowest) / median of ``key`` over the rounds, or None without a spread.
+
+    One round (a ``--quick`` run) has lowest == highest: no spread to judge by,
+    so no verdicts, rather than every difference counted as real.
+    """
     low, high, median = figures.get(f"{key}_min"), figures.get(f"{key}_max"), figures.get(key)
-    if low is None or high is None or not median:
+    if low is None or high is None or not median or high == low:
         return None
     return float((high - low) / median)
 

@@ -122,6 +122,14 @@ def test_no_verdict_without_raws_spread() -> None:
     assert verdicts(row, "requests_per_second") == {}
 
 
+def test_no_verdict_from_a_single_round() -> None:
+    from bench.report_http import verdicts
+
+    # One round (--quick): lowest, median and highest are the same figure.
+    row = endpoint_row(raw=(1000, 1000, 1000), microweb=(500, 500, 500))
+    assert verdicts(row, "requests_per_second") == {}
+
+
 def test_the_report_judges_the_095_target_and_the_peers() -> None:
     from bench import report, report_http
 
