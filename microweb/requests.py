@@ -190,24 +190,36 @@ class Request(HTTPConnection):
         ``ClientDisconnect`` if the client leaves before the end.
         """
         if self._body is None:
-            if not self._stream_consumed and not self._pending:
-                # perf: a body in one message (the usual case) is taken from it
-                # straight, not through stream() and _bounded_stream(): two async
-                # generators fewer (callgrind: POST /echo 108,937 -> 79,533 instructions).
-                max_body_size, limit, budget = self._body_limit()
-                message = await self._receive()
-                if message["type"] == "http.request" and not message.get("more_body", False):
-                    self._stream_consumed = True
+            if self._stream_consumed:
+                raise RuntimeError("the request body was already streamed")
+            # perf: one loop over receive(), not stream() through _bounded_stream():
+            # no async generator is made, or held across the wait for a second
+            # message (granian sends every body in two). Under granian, 64
+            # connections: POST /items 0.78x -> 0.9x raw (fewer objects outlive a
+            # young GC collection, so fewer full ones). Callgrind, one-message body:
+            # POST /echo 66,537 -> 67,369, with one code path instead of two.
+            max_body_size, limit, budget = self._body_limit()
+            self._stream_consumed = True
+            chunks: list[bytes] = []
+            received = 0
+            while True:
+                message = self._pending.pop(0) if self._pending else await self._receive()
+                kind = message["type"]
+                if kind == "http.request":
                     chunk = message.get("body", b"")
-                    if limit is not None and len(chunk) > limit:
-                        raise _too_large(max_body_size, limit, budget, None)
-                    self._hold(len(chunk))
-                    self._body = chunk if type(chunk) is bytes else bytes(chunk)
-                    return self._body
-                self._pending.append(message)  # more to come, or a disconnect: the loop below
-            async with aclosing(self._bounded_stream()) as chunks:
-                # perf: join() of a one-chunk list returns that chunk, uncopied.
-                self._body = b"".join([chunk async for chunk in chunks])
+                    if chunk:
+                        received += len(chunk)
+                        if limit is not None and received > limit:
+                            raise _too_large(max_body_size, limit, budget, None)
+                        chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+                elif kind == "http.disconnect":
+                    raise ClientDisconnect
+            self._hold(received)
+            # perf: a one-chunk body is taken as it is, uncopied.
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            self._body = body if type(body) is bytes else bytes(body)
         return self._body
 
     async def json(self) -> Any:
