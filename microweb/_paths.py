@@ -32,7 +32,9 @@ def leaves_base(user_path: str) -> bool:
     are the caller's to judge: ``safe_path`` refuses an absolute path, a URL
     path relative to a mount strips them.
     """
-    return "\x00" in user_path or "\\" in user_path or ".." in PurePosixPath(user_path).parts
+    # perf: split("/") finds the same ".." segments as PurePosixPath(...).parts
+    # without building a path object (StaticFiles, each request: ~3 µs).
+    return "\x00" in user_path or "\\" in user_path or ".." in user_path.split("/")
 
 
 def safe_path(

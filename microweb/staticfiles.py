@@ -47,15 +47,14 @@ which does ETag, Last-Modified, 304, 412 and byte ranges.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import mimetypes
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
+from typing import Any, NamedTuple
 
 from microweb._paths import leaves_base
 from microweb.concurrency import run_in_threadpool
@@ -89,8 +88,7 @@ def _relative(path: str, root_path: str) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class _Found:
+class _Found(NamedTuple):
     """A file the lookup found, and how to send it."""
 
     path: str
@@ -100,17 +98,6 @@ class _Found:
     encoding: str | None
     vary: bool
     fd: int | None = None  # opened by the lookup, for a GET that reads it
-
-
-class _OpenedFile(FileResponse):
-    """A ``FileResponse`` for a file the lookup has opened: ``fd``, closed by the caller."""
-
-    fd: int | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.stat_result is not None  # set by _file_response
-        assert self.fd is not None
-        await self._answer(scope, receive, send, self.stat_result, self.fd)
 
 
 class _Redirect:
@@ -170,6 +157,8 @@ class StaticFiles:
         self.stat_cache = stat_cache
         # (path, Accept-Encoding) -> (until when, the 200's FileResponse), for 304s.
         self._recent: dict[tuple[str, str | None], tuple[float, FileResponse]] = {}
+        # A version of a file (what was found, and its stat) -> the FileResponse sending it.
+        self._responses: dict[tuple[Any, ...], FileResponse] = {}
         self.all_directories = self._directories(directory, packages)
         # perf: each folder resolved once, here, not twice per file looked at
         # (strace, one GET: 33 stat calls down to 4 with Accept-Encoding, 1 without).
@@ -255,7 +244,8 @@ class StaticFiles:
             await response(scope, receive, send)
         else:
             try:
-                await self._file_response(found)(scope, receive, send)
+                response = self._file_response(found)
+                await response._answer(scope, receive, send, found.stat, found.fd)
             finally:
                 os.close(found.fd)  # perf: a read-only descriptor closes at once: no hop
 
@@ -266,6 +256,35 @@ class StaticFiles:
         self._recent[key] = (monotonic() + self.stat_cache, response)
 
     def _file_response(self, found: _Found) -> FileResponse:
+        """The ``FileResponse`` for ``found``: made once for each version of a file.
+
+        A response depends only on what the lookup found and the file's stat
+        (its headers hold the size, date and etag), and a request never
+        changes it, so the same one answers until the file changes.
+        """
+        result = found.stat
+        key = (
+            found.path,
+            found.status,
+            found.media_type,
+            found.encoding,
+            found.vary,
+            result.st_ino,
+            result.st_dev,
+            result.st_size,
+            result.st_mtime_ns,
+        )
+        # perf: the headers (last-modified, etag, ...) are not made again for
+        # each request of an unchanged file (4k.bin, in-process: see docs/benchmarks.md).
+        response = self._responses.get(key)
+        if response is None:
+            response = self._new_response(found)
+            if len(self._responses) >= _RECENT_LIMIT:
+                self._responses.clear()  # as for _recent
+            self._responses[key] = response
+        return response
+
+    def _new_response(self, found: _Found) -> FileResponse:
         headers: dict[str, str] = {}
         if self.cache_control is not None:
             headers["cache-control"] = self.cache_control
@@ -273,17 +292,13 @@ class StaticFiles:
             headers["content-encoding"] = found.encoding
         if found.vary:
             headers["vary"] = "accept-encoding"
-        response_class = FileResponse if found.fd is None else _OpenedFile
-        response = response_class(
+        return FileResponse(
             found.path,
             status_code=found.status,
             headers=headers,
             media_type=found.media_type,
             stat_result=found.stat,
         )
-        if isinstance(response, _OpenedFile):
-            response.fd = found.fd
-        return response
 
     def _find(self, relative: str, accept: str | None, read: bool) -> _Found | _Redirect | None:
         """``_lookup``, the file opened too when ``read`` (run in a worker thread)."""
@@ -302,7 +317,7 @@ class StaticFiles:
         if not stat.S_ISREG(result.st_mode):
             os.close(fd)
             return found
-        return dataclasses.replace(found, stat=result, fd=fd)
+        return found._replace(stat=result, fd=fd)
 
     def _lookup(self, relative: str, accept: str | None) -> _Found | _Redirect | None:
         """What to send for ``relative`` (run in a worker thread: it touches the disk)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import itertools
 
@@ -238,6 +239,13 @@ def test_http_dates() -> None:
     assert parse_http_date("yesterday") is None
     assert parse_http_date("") is None
     assert parse_http_date("Sun, 06 Nov 99999999999 08:49:37 GMT") is None
+
+
+def test_http_date_of_a_datetime() -> None:
+    naive = datetime.datetime(2024, 2, 29, 23, 59, 59)  # naive means UTC
+    assert http_date(naive) == "Thu, 29 Feb 2024 23:59:59 GMT"
+    east = datetime.datetime(2000, 1, 1, 3, tzinfo=datetime.timezone(datetime.timedelta(hours=5)))
+    assert http_date(east) == "Fri, 31 Dec 1999 22:00:00 GMT"
 
 
 # --- content-disposition (RFC 6266, RFC 8187) --------------------------------------------------

@@ -180,3 +180,47 @@ def test_stat_cache_is_validated(root: Path) -> None:
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="stat_cache must be a number of seconds >= 0"):
             StaticFiles(directory=root, stat_cache=bad)
+
+
+def test_a_response_is_made_once_for_each_version_of_a_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The headers of an unchanged file are reused; any change in its stat makes new ones."""
+    monkeypatch.setattr(microweb.staticfiles, "_RECENT_LIMIT", 3)
+    app = StaticFiles(directory=root, stat_cache=0)
+    c = TestClient(app)
+    site = root / "css" / "site.css"
+    first = c.get("/css/site.css")
+    assert c.get("/css/site.css").headers == first.headers
+    assert len(app._responses) == 1
+
+    change(site, "body { margin: 0 auto }")  # longer, later
+    r = c.get("/css/site.css")
+    assert r.text == "body { margin: 0 auto }"
+    assert r.headers["content-length"] == str(len(r.content))
+    assert r.headers["etag"] != first.headers["etag"]
+    assert r.headers["last-modified"] != first.headers["last-modified"]
+
+    # Same size and the same mtime put back: the same headers, but the body is
+    # always read from the file.
+    stamp = site.stat().st_mtime_ns
+    site.write_text("body { margin: 9 auto }")
+    os.utime(site, ns=(stamp, stamp))
+    r2 = c.get("/css/site.css")
+    assert r2.text == "body { margin: 9 auto }"
+    assert r2.headers["etag"] == r.headers["etag"]
+
+    # Another file in its place (a new inode), as a deploy's rename does.
+    replacement = root / "css" / "new.css"
+    replacement.write_text("p {}")
+    replacement.replace(site)
+    r3 = c.get("/css/site.css")
+    assert r3.text == "p {}"
+    assert r3.headers["content-length"] == "4"
+    # HEAD and each coding's answer agree with GET; the table stays bounded.
+    assert c.head("/css/site.css").headers["etag"] == r3.headers["etag"]
+    for number in range(6):
+        (root / f"{number}.txt").write_text("x" * number)
+        r = c.get(f"/{number}.txt")
+        assert r.headers["content-length"] == str(number)
+        assert 1 <= len(app._responses) <= 3
