@@ -319,11 +319,11 @@ class BodyEndpoint(BindingEndpoint):
         self, scope: Scope, receive: Receive, send: Send, bound: Bound | None = None
     ) -> None:
         # perf: no Request, BodyRead or Bound made, nothing to close afterwards
-        # (callgrind, POST /items: see docs/benchmarks.md).
+        # (callgrind, POST /items: see docs/benchmarks-history.md).
         kwargs: dict[str, Any] = {}
         errors: list[ErrorDict] = []
         # perf: the one-message body taken here, not in a receive_body() coroutine,
-        # and app_context() written out (callgrind, POST /items: see docs/benchmarks.md).
+        # and app_context() written out (callgrind, POST /items: see docs/benchmarks-history.md).
         context = scope.get(CONTEXT)
         if isinstance(context, AppContext) and context.max_body_size is None:
             message = await receive()
@@ -346,7 +346,7 @@ class BodyEndpoint(BindingEndpoint):
             raise RequestValidationError(errors, body=value)
         result = await self.call(**kwargs)
         # perf: ``answer``'s two steps here, as in ``Endpoint.__call__``: one
-        # coroutine frame fewer (callgrind, POST /items: see docs/benchmarks.md).
+        # coroutine frame fewer (callgrind, POST /items: see docs/benchmarks-history.md).
         messages = self.messages(result, scope)
         if messages is not None:
             await send(messages[0])

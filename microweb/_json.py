@@ -250,7 +250,7 @@ def struct_dumps(annotation: Any) -> Callable[[Any], bytes] | None:
 
     def struct_dumps(obj: Any) -> bytes:
         # perf: the value is checked, not the output scanned (callgrind, POST /items:
-        # see docs/benchmarks.md, 2026-11-29 "a float check compiled per type").
+        # see docs/benchmarks-history.md, 2026-11-29 "a float check compiled per type").
         try:
             if type(obj) is annotation and check(obj):
                 return encode(obj)

@@ -275,7 +275,7 @@ class StaticFiles:
             result.st_mtime_ns,
         )
         # perf: the headers (last-modified, etag, ...) are not made again for
-        # each request of an unchanged file (4k.bin, in-process: see docs/benchmarks.md).
+        # each request of an unchanged file (4k.bin, in-process: see docs/benchmarks-history.md).
         response = self._responses.get(key)
         if response is None:
             response = self._new_response(found)
