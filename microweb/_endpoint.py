@@ -64,10 +64,24 @@ from microweb.types import Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from microweb.routing import Route
 
-__all__ = ["BindingEndpoint", "BodyEndpoint", "DependingEndpoint", "Endpoint", "compile_endpoint"]
+__all__ = [
+    "BindingEndpoint",
+    "BodyEndpoint",
+    "DependingEndpoint",
+    "Endpoint",
+    "compile_endpoint",
+    "effective_response_class",
+]
 
 # SPEC "Return-value coercion" 3: None with these statuses gives an empty body.
 _EMPTY_FOR_NONE = (204, 304)
+
+
+def effective_response_class(
+    route: Route, default_response_class: type[Response] | None
+) -> type[Response]:
+    """The class that wraps what ``route``'s handler returns, in a router with that default."""
+    return route.response_class or default_response_class or JSONResponse
 
 
 def compile_endpoint(route: Route, default_response_class: type[Response] | None) -> Endpoint:
@@ -119,9 +133,7 @@ class Endpoint:
         # Whether the handler takes any value (path parameters: those of a Host too).
         self.takes_values = bool(self.binding.values)
         self.status_code = route.status_code
-        self.effective_response_class: type[Response] = (
-            route.response_class or default_response_class or JSONResponse
-        )
+        self.effective_response_class = effective_response_class(route, default_response_class)
         rendering_class = _rendering_class(self.effective_response_class, _returned_type(route))
         self.make_response = _response_factory(rendering_class, self.status_code)
         self.content_messages = (

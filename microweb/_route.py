@@ -13,13 +13,13 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from microweb._dependency import depends_list
-from microweb._endpoint import Endpoint, compile_endpoint
+from microweb._endpoint import Endpoint, compile_endpoint, effective_response_class
 from microweb._matcher import CompiledPath, Param, compile_path
 from microweb._params import Binding, bind_endpoint
 from microweb._response_model import DumpOptions
 from microweb._route_base import HOST_PARAMS, BaseRoute, PathEntry, path_for
 from microweb.params import DependsMarker
-from microweb.responses import JSONResponse, Response
+from microweb.responses import Response
 from microweb.types import Receive, Scope, Send
 
 __all__ = ["Route", "check_response_class", "check_tags"]
@@ -275,9 +275,7 @@ class Route(BaseRoute):
 
     def compile(self, default_response_class: type[Response] | None) -> Sequence[PathEntry]:
         own = self._own
-        if (self.response_class or default_response_class or JSONResponse) is (
-            own.effective_response_class
-        ):
+        if effective_response_class(self, default_response_class) is own.effective_response_class:
             # perf: the class is all a router changes, so the Route's own endpoint
             # serves when it is the same: one endpoint a route, not two (tracked
             # objects a route 46 -> 40, for each full GC collection to visit).
